@@ -1,0 +1,41 @@
+# Every target builds .venv from pyproject.toml by itself, so a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint robustness bench i18n-extract i18n-update i18n-compile clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m bot run
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+robustness: $(STAMP)
+	$(PY) -m pytest -q -m robustness -o addopts=''
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_ingest.py
+
+# Translation catalogs (Babel): extract message ids from the code, merge them into ru/kk, compile .mo files.
+i18n-extract: $(STAMP)
+	$(VENV)/bin/pybabel extract --input-dirs=bot,handlers -k _ -k __ -k N_ -o bot/locales/habar.pot --no-location --sort-output
+
+i18n-update: i18n-extract
+	$(VENV)/bin/pybabel update -i bot/locales/habar.pot -d bot/locales -D habar --no-fuzzy-matching
+
+i18n-compile: $(STAMP)
+	$(VENV)/bin/pybabel compile -d bot/locales -D habar --statistics
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""The SQLite store. All SQL of the project lives in this package; nothing here imports the layers above."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.articles import ArticleStore, fts_query
+from storage.db import Database, StorageError
+from storage.feeds import FeedStore
+from storage.models import (
+    Counts,
+    FeedSpec,
+    FeedState,
+    NewArticle,
+    ProjectRef,
+    ProjectSummary,
+    RecentFingerprint,
+    ReprintSource,
+    StoredArticle,
+    Subscriber,
+)
+from storage.projects import ProjectStore
+from storage.stats import StatsStore
+from storage.subscribers import SubscriberStore
+
+__all__ = [
+    "ArticleStore",
+    "Counts",
+    "Database",
+    "FeedSpec",
+    "FeedState",
+    "FeedStore",
+    "NewArticle",
+    "ProjectRef",
+    "ProjectStore",
+    "ProjectSummary",
+    "RecentFingerprint",
+    "ReprintSource",
+    "StatsStore",
+    "Storage",
+    "StorageError",
+    "StoredArticle",
+    "Subscriber",
+    "SubscriberStore",
+    "fts_query",
+]
+
+
+class Storage:
+    """The database and its stores, opened once per process and handed to whoever needs it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.feeds = FeedStore(db)
+        self.articles = ArticleStore(db)
+        self.projects = ProjectStore(db, self.articles)
+        self.subscribers = SubscriberStore(db)
+        self.stats = StatsStore(db)
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Storage:
+        return cls(await Database.open(path))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def backup(self, target: Path | str) -> Path:
+        return await self.db.backup(target)

@@ -1,0 +1,284 @@
+"""Articles with their topics, project mentions and the full-text index (kept in step by triggers)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import (
+    NewArticle,
+    ProjectRef,
+    RecentFingerprint,
+    ReprintSource,
+    StoredArticle,
+    from_ts,
+    to_ts,
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_TERMS = 12
+_SELECT = (
+    "SELECT a.id, a.feed_id, f.name AS feed_name, a.url, a.guid, a.title, a.summary, a.lang, "
+    "a.published_at, a.first_seen_at, a.reprint_of, a.story_id FROM articles a JOIN feeds f ON f.id = a.feed_id"
+)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn whatever a user typed into a safe FTS5 query: plain words, each a prefix, all required.
+
+    Quotes, `*`, `NEAR`, `-`, `:` and parentheses are FTS5 syntax; taking only word characters and quoting
+    each term means no input can raise a syntax error or reach a column filter.
+    """
+    terms = _WORD.findall(text.replace("ё", "е").replace("Ё", "Е"))
+    terms = [t for t in terms if t.strip("_")][:MAX_QUERY_TERMS]
+    if not terms:
+        return None
+    return " ".join(f'"{t}"*' for t in terms)
+
+
+def _article(row: sqlite3.Row, topics: Sequence[str] = (), projects: Sequence[str] = ()) -> StoredArticle:
+    return StoredArticle(
+        id=row["id"],
+        feed_id=row["feed_id"],
+        feed_name=row["feed_name"],
+        url=row["url"],
+        guid=row["guid"],
+        title=row["title"],
+        summary=row["summary"],
+        lang=row["lang"],
+        published_at=from_ts(row["published_at"]),
+        first_seen_at=from_ts(row["first_seen_at"]),
+        reprint_of=row["reprint_of"],
+        story_id=row["story_id"],
+        topics=tuple(topics),
+        projects=tuple(projects),
+    )
+
+
+def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class ArticleStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- ingestion -------------------------------------------------------------------------------
+
+    async def existing(self, feed_id: int, urls: Sequence[str], guids: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Which of these canonical URLs (any feed) and guids (this feed) are already stored."""
+        conn = self._db.conn
+        seen_urls: set[str] = set()
+        seen_guids: set[str] = set()
+        for i in range(0, len(urls), 500):
+            part = urls[i : i + 500]
+            sql = f"SELECT url FROM articles WHERE url IN ({','.join('?' * len(part))})"
+            async with conn.execute(sql, part) as cur:
+                seen_urls.update(r[0] for r in await cur.fetchall())
+        for i in range(0, len(guids), 500):
+            part = guids[i : i + 500]
+            sql = f"SELECT guid FROM articles WHERE feed_id = ? AND guid IN ({','.join('?' * len(part))})"
+            async with conn.execute(sql, (feed_id, *part)) as cur:
+                seen_guids.update(r[0] for r in await cur.fetchall())
+        return seen_urls, seen_guids
+
+    async def insert_many(self, articles: Sequence[NewArticle]) -> list[int | None]:
+        """Store a batch in one transaction; returns the new ids (None where a concurrent copy won)."""
+        ids: list[int | None] = []
+        async with self._db.write() as conn:
+            project_ids: dict[str, int] = {}
+            for art in articles:
+                cur = await conn.execute(
+                    "INSERT OR IGNORE INTO articles (feed_id, url, guid, title, summary, lang, published_at, "
+                    "first_seen_at, reprint_of, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        art.feed_id,
+                        art.url,
+                        art.guid,
+                        art.title,
+                        art.summary,
+                        art.lang,
+                        to_ts(art.published_at),
+                        to_ts(art.first_seen_at),
+                        art.reprint_of,
+                        art.fingerprint,
+                    ),
+                )
+                if cur.rowcount != 1:
+                    ids.append(None)
+                    continue
+                article_id = cur.lastrowid
+                assert article_id is not None
+                ids.append(article_id)
+                # A reprint joins the story of what it reprints; anything else starts its own story.
+                await conn.execute(
+                    "UPDATE articles SET story_id = coalesce("
+                    "(SELECT story_id FROM articles WHERE id = ?), ?) WHERE id = ?",
+                    (art.reprint_of, article_id, article_id),
+                )
+                if art.topics:
+                    await conn.executemany(
+                        "INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)",
+                        [(t, article_id) for t in art.topics],
+                    )
+                for ref in art.projects:
+                    pid = project_ids.get(ref.key)
+                    if pid is None:
+                        pid = await self._upsert_project(conn, ref, art.lang, art.first_seen_at)
+                        project_ids[ref.key] = pid
+                    await conn.execute(
+                        "INSERT OR IGNORE INTO project_mentions (project_id, article_id, surface) VALUES (?, ?, ?)",
+                        (pid, article_id, ref.surface or ref.name),
+                    )
+        return ids
+
+    @staticmethod
+    async def _upsert_project(conn: aiosqlite.Connection, ref: ProjectRef, lang: str, now: datetime) -> int:
+        name_ru = ref.name_ru or (ref.name if lang == "ru" and not ref.name_latin else None)
+        name_kk = ref.name_kk or (ref.name if lang == "kk" and not ref.name_latin else None)
+        await conn.execute(
+            "INSERT INTO projects (key, name_ru, name_kk, name_latin, kind, known, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "name_ru = coalesce(projects.name_ru, excluded.name_ru), "
+            "name_kk = coalesce(projects.name_kk, excluded.name_kk), "
+            "name_latin = coalesce(projects.name_latin, excluded.name_latin), "
+            "known = max(projects.known, excluded.known)",
+            (ref.key, name_ru, name_kk, ref.name_latin, ref.kind, int(ref.known), to_ts(now)),
+        )
+        async with conn.execute("SELECT id FROM projects WHERE key = ?", (ref.key,)) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def recent_fingerprints(self, since: datetime) -> list[RecentFingerprint]:
+        sql = (
+            "SELECT id, feed_id, lang, fingerprint, coalesce(reprint_of, id) AS root FROM articles "
+            "WHERE first_seen_at >= ? AND fingerprint != '' ORDER BY id"
+        )
+        async with self._db.conn.execute(sql, (to_ts(since),)) as cur:
+            rows = await cur.fetchall()
+        return [RecentFingerprint(r["id"], r["feed_id"], r["lang"], r["fingerprint"], r["root"]) for r in rows]
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    async def decorate(self, rows: Sequence[sqlite3.Row]) -> list[StoredArticle]:
+        """Attach topics, project names and reprint sources to a page of rows with three queries."""
+        ids = [r["id"] for r in rows]
+        topics: dict[int, list[str]] = defaultdict(list)
+        projects: dict[int, list[str]] = defaultdict(list)
+        reprints: dict[int, list[ReprintSource]] = defaultdict(list)
+        conn = self._db.conn
+        for part in _chunks(ids):
+            marks = ",".join("?" * len(part))
+            async with conn.execute(
+                f"SELECT article_id, topic FROM article_topics WHERE article_id IN ({marks})", part
+            ) as cur:
+                for r in await cur.fetchall():
+                    topics[r[0]].append(r[1])
+            async with conn.execute(
+                "SELECT m.article_id, a.lang, coalesce(CASE WHEN a.lang = 'kk' THEN p.name_kk ELSE p.name_ru END, "
+                "p.name_ru, p.name_kk, p.name_latin, p.key) FROM project_mentions m "
+                "JOIN projects p ON p.id = m.project_id JOIN articles a ON a.id = m.article_id "
+                f"WHERE m.article_id IN ({marks}) ORDER BY p.id",
+                part,
+            ) as cur:
+                for r in await cur.fetchall():
+                    projects[r[0]].append(r[2])
+            async with conn.execute(
+                "SELECT a.reprint_of, a.id, f.name, a.url, a.lang FROM articles a JOIN feeds f ON f.id = a.feed_id "
+                f"WHERE a.reprint_of IN ({marks}) ORDER BY a.id",
+                part,
+            ) as cur:
+                for r in await cur.fetchall():
+                    reprints[r[0]].append(ReprintSource(r[1], r[2], r[3], r[4]))
+        out = []
+        for r in rows:
+            art = _article(r, sorted(topics[r["id"]]), projects[r["id"]])
+            if reprints[r["id"]]:
+                art = _with_reprints(art, reprints[r["id"]])
+            out.append(art)
+        return out
+
+    async def iter_all(self, page: int = 1000) -> AsyncIterator[StoredArticle]:
+        """Every article in id order, a page at a time, so export never holds the whole table."""
+        last = 0
+        while True:
+            async with self._db.conn.execute(f"{_SELECT} WHERE a.id > ? ORDER BY a.id LIMIT ?", (last, page)) as cur:
+                rows = await cur.fetchall()
+            if not rows:
+                return
+            for art in await self.decorate(rows):
+                yield art
+            last = rows[-1]["id"]
+
+    async def get(self, article_id: int) -> StoredArticle | None:
+        async with self._db.conn.execute(f"{_SELECT} WHERE a.id = ?", (article_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return (await self.decorate([row]))[0]
+
+    async def fresh(
+        self,
+        *,
+        topics: Sequence[str],
+        langs: Sequence[str],
+        since: datetime,
+        until: datetime,
+        limit: int = 2000,
+    ) -> list[StoredArticle]:
+        """Original articles (not reprints) first seen in [since, until) on any of these topics, newest first."""
+        if not topics or not langs:
+            return []
+        sql = (
+            f"{_SELECT} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? AND a.reprint_of IS NULL "
+            f"AND a.lang IN ({','.join('?' * len(langs))}) AND a.id IN (SELECT article_id FROM article_topics "
+            f"WHERE topic IN ({','.join('?' * len(topics))})) ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+        )
+        params = (to_ts(since), to_ts(until), *langs, *topics, limit)
+        async with self._db.conn.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return await self.decorate(rows)
+
+    async def search(self, text: str, *, langs: Sequence[str] = ("ru", "kk"), limit: int = 10) -> list[StoredArticle]:
+        """Ranked full-text search over both languages; reprints fold into their original."""
+        query = fts_query(text)
+        if query is None or not langs:
+            return []
+        sql = (
+            f"{_SELECT} JOIN (SELECT rowid, bm25(article_search, 3.0, 1.0) AS score FROM article_search "
+            "WHERE article_search MATCH ? ORDER BY score LIMIT 500) s ON s.rowid = a.id "
+            f"WHERE a.lang IN ({','.join('?' * len(langs))}) "
+            "ORDER BY s.score + (strftime('%s','now') - a.published_at) / 86400.0 * 0.05, a.id DESC LIMIT ?"
+        )
+        async with self._db.conn.execute(sql, (query, *langs, limit * 3)) as cur:
+            rows = await cur.fetchall()
+        # Keep one row per story root so a reprint never pushes a different result off the page.
+        seen: set[int] = set()
+        picked = []
+        for r in rows:
+            root = r["reprint_of"] or r["id"]
+            if root in seen:
+                continue
+            seen.add(root)
+            picked.append(r)
+            if len(picked) == limit:
+                break
+        return await self.decorate(picked)
+
+    async def count(self) -> int:
+        async with self._db.conn.execute("SELECT count(*) FROM articles") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+def _with_reprints(art: StoredArticle, sources: list[ReprintSource]) -> StoredArticle:
+    return replace(art, reprints=tuple(sources))

@@ -1,0 +1,124 @@
+"""Numbered schema migrations, applied in order and recorded in `PRAGMA user_version`.
+
+A migration is never edited once released: a database created by any earlier version must upgrade by
+running the ones after its `user_version`. Timestamps are stored as integer Unix seconds (UTC) so that
+comparisons and ranges are cheap; conversion to ISO 8601 happens at the edges (export, rendering).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: feeds, articles, topics, projects and the full-text index.
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        lang_hint TEXT NOT NULL DEFAULT 'auto' CHECK (lang_hint IN ('ru', 'kk', 'auto')),
+        enabled INTEGER NOT NULL DEFAULT 1,
+        etag TEXT,
+        last_modified TEXT,
+        body_sha256 TEXT,
+        last_attempt_at INTEGER,
+        last_success_at INTEGER,
+        last_status TEXT,
+        last_error TEXT,
+        last_problem TEXT,
+        failure_count INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        created_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        url TEXT NOT NULL UNIQUE,
+        guid TEXT,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        lang TEXT NOT NULL CHECK (lang IN ('ru', 'kk')),
+        published_at INTEGER NOT NULL,
+        first_seen_at INTEGER NOT NULL,
+        reprint_of INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        story_id INTEGER,
+        fingerprint TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX articles_feed_guid ON articles(feed_id, guid) WHERE guid IS NOT NULL;
+    CREATE INDEX articles_first_seen ON articles(first_seen_at);
+    CREATE INDEX articles_published ON articles(published_at);
+    CREATE INDEX articles_story ON articles(story_id);
+    CREATE INDEX articles_reprint_of ON articles(reprint_of);
+
+    CREATE TABLE article_topics (
+        topic TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (topic, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX article_topics_article ON article_topics(article_id);
+
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        name_ru TEXT,
+        name_kk TEXT,
+        name_latin TEXT,
+        kind TEXT NOT NULL DEFAULT 'project',
+        known INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE project_mentions (
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        surface TEXT NOT NULL,
+        PRIMARY KEY (project_id, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX project_mentions_article ON project_mentions(article_id);
+
+    -- Folded copies of title and summary (ё→е) so that search finds «ещё» when typed «еще» and back.
+    CREATE VIRTUAL TABLE article_search USING fts5(
+        title, body, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+        INSERT INTO article_search (rowid, title, body) VALUES (
+            new.id,
+            replace(replace(new.title, 'ё', 'е'), 'Ё', 'Е'),
+            replace(replace(new.summary, 'ё', 'е'), 'Ё', 'Е'));
+    END;
+    CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+        DELETE FROM article_search WHERE rowid = old.id;
+    END;
+    CREATE TRIGGER articles_au AFTER UPDATE OF title, summary ON articles BEGIN
+        UPDATE article_search SET
+            title = replace(replace(new.title, 'ё', 'е'), 'Ё', 'Е'),
+            body = replace(replace(new.summary, 'ё', 'е'), 'Ё', 'Е')
+        WHERE rowid = new.id;
+    END;
+    """,
+    # 2: subscribers and their topic subscriptions.
+    """
+    CREATE TABLE subscribers (
+        chat_id INTEGER PRIMARY KEY,
+        user_id INTEGER,
+        ui_lang TEXT NOT NULL DEFAULT 'ru' CHECK (ui_lang IN ('ru', 'kk')),
+        news_langs TEXT NOT NULL DEFAULT 'both' CHECK (news_langs IN ('ru', 'kk', 'both')),
+        digest_time TEXT NOT NULL DEFAULT '09:00',
+        timezone TEXT NOT NULL DEFAULT 'Asia/Almaty',
+        active INTEGER NOT NULL DEFAULT 1,
+        paused INTEGER NOT NULL DEFAULT 0,
+        notify_empty INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        last_digest_date TEXT,
+        last_digest_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE subscriber_topics (
+        chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        topic TEXT NOT NULL,
+        PRIMARY KEY (chat_id, topic)
+    ) WITHOUT ROWID;
+    """,
+)
+
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,73 @@
+"""Named projects and companies, and the articles that mention them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.articles import _SELECT, ArticleStore
+from storage.db import Database
+from storage.models import ProjectSummary, StoredArticle, from_ts, to_ts
+
+
+def _summary(row: sqlite3.Row) -> ProjectSummary:
+    return ProjectSummary(
+        id=row["id"],
+        key=row["key"],
+        name_ru=row["name_ru"],
+        name_kk=row["name_kk"],
+        name_latin=row["name_latin"],
+        kind=row["kind"],
+        known=bool(row["known"]),
+        mentions=row["mentions"],
+        last_seen=None if row["last_seen"] is None else from_ts(row["last_seen"]),
+    )
+
+
+_SUMMARY = (
+    "SELECT p.id, p.key, p.name_ru, p.name_kk, p.name_latin, p.kind, p.known, "
+    "count(a.id) AS mentions, max(a.published_at) AS last_seen FROM projects p "
+    "LEFT JOIN project_mentions m ON m.project_id = p.id LEFT JOIN articles a ON a.id = m.article_id "
+)
+
+
+class ProjectStore:
+    def __init__(self, db: Database, articles: ArticleStore) -> None:
+        self._db = db
+        self._articles = articles
+
+    async def tracked(self, *, limit: int = 30, min_mentions: int = 1) -> list[ProjectSummary]:
+        """Projects by attention: the shipped (known) ones and any other named at least `min_mentions` times."""
+        sql = (
+            f"{_SUMMARY} GROUP BY p.id HAVING mentions >= ? "
+            "ORDER BY last_seen DESC NULLS LAST, mentions DESC, p.key LIMIT ?"
+        )
+        async with self._db.conn.execute(sql, (min_mentions, limit)) as cur:
+            return [_summary(r) for r in await cur.fetchall()]
+
+    async def all(self) -> list[ProjectSummary]:
+        async with self._db.conn.execute(f"{_SUMMARY} GROUP BY p.id ORDER BY p.key") as cur:
+            return [_summary(r) for r in await cur.fetchall()]
+
+    async def by_keys(self, keys: Sequence[str]) -> list[ProjectSummary]:
+        if not keys:
+            return []
+        sql = f"{_SUMMARY} WHERE p.key IN ({','.join('?' * len(keys))}) GROUP BY p.id"
+        async with self._db.conn.execute(sql, tuple(keys)) as cur:
+            return [_summary(r) for r in await cur.fetchall()]
+
+    async def articles(
+        self, project_id: int, *, langs: Sequence[str] = ("ru", "kk"), limit: int = 10,
+        since: datetime | None = None,
+    ) -> list[StoredArticle]:
+        """Latest news about a project, newest first; reprints fold into their original."""
+        sql = (
+            f"{_SELECT} JOIN project_mentions m ON m.article_id = a.id WHERE m.project_id = ? "
+            f"AND a.reprint_of IS NULL AND a.lang IN ({','.join('?' * len(langs))}) AND a.published_at >= ? "
+            "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+        )
+        floor = 0 if since is None else to_ts(since)
+        async with self._db.conn.execute(sql, (project_id, *langs, floor, limit)) as cur:
+            rows = await cur.fetchall()
+        return await self._articles.decorate(rows)
