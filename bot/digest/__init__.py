@@ -1,0 +1,1 @@
+"""Digests: which stored articles a subscriber should read (build) and how they look in Telegram (render)."""
