@@ -6,6 +6,7 @@ from pathlib import Path
 
 from storage.articles import ArticleStore, fts_query
 from storage.db import Database, StorageError
+from storage.deliveries import Delivery, DeliveryStore, PlannedDigest
 from storage.feeds import FeedStore
 from storage.models import (
     Counts,
@@ -27,10 +28,13 @@ __all__ = [
     "ArticleStore",
     "Counts",
     "Database",
+    "Delivery",
+    "DeliveryStore",
     "FeedSpec",
     "FeedState",
     "FeedStore",
     "NewArticle",
+    "PlannedDigest",
     "ProjectRef",
     "ProjectStore",
     "ProjectSummary",
@@ -56,6 +60,7 @@ class Storage:
         self.projects = ProjectStore(db, self.articles)
         self.subscribers = SubscriberStore(db)
         self.stats = StatsStore(db)
+        self.deliveries = DeliveryStore(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:

@@ -20,6 +20,7 @@ from storage.models import (
     StoredArticle,
     from_ts,
     to_ts,
+    to_ts_ceil,
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -96,6 +97,9 @@ class ArticleStore:
         async with self._db.write() as conn:
             project_ids: dict[str, int] = {}
             for art in articles:
+                reprint_of = art.reprint_of
+                if art.reprint_of_batch_index is not None:
+                    reprint_of = ids[art.reprint_of_batch_index]
                 cur = await conn.execute(
                     "INSERT OR IGNORE INTO articles (feed_id, url, guid, title, summary, lang, published_at, "
                     "first_seen_at, reprint_of, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -108,7 +112,7 @@ class ArticleStore:
                         art.lang,
                         to_ts(art.published_at),
                         to_ts(art.first_seen_at),
-                        art.reprint_of,
+                        reprint_of,
                         art.fingerprint,
                     ),
                 )
@@ -122,7 +126,7 @@ class ArticleStore:
                 await conn.execute(
                     "UPDATE articles SET story_id = coalesce("
                     "(SELECT story_id FROM articles WHERE id = ?), ?) WHERE id = ?",
-                    (art.reprint_of, article_id, article_id),
+                    (reprint_of, article_id, article_id),
                 )
                 if art.topics:
                     await conn.executemany(
@@ -243,7 +247,7 @@ class ArticleStore:
             f"AND a.lang IN ({','.join('?' * len(langs))}) AND a.id IN (SELECT article_id FROM article_topics "
             f"WHERE topic IN ({','.join('?' * len(topics))})) ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
         )
-        params = (to_ts(since), to_ts(until), *langs, *topics, limit)
+        params = (to_ts_ceil(since), to_ts_ceil(until), *langs, *topics, limit)
         async with self._db.conn.execute(sql, params) as cur:
             rows = await cur.fetchall()
         return await self.decorate(rows)

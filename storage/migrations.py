@@ -119,6 +119,36 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, topic)
     ) WITHOUT ROWID;
     """,
+    # 3: the delivery ledger (storage/deliveries.py): every digest part is written here before it is sent.
+    # Rendered texts are shared by every subscriber who gets the same digest, so they are stored once.
+    """
+    CREATE TABLE delivery_texts (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        local_date TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        text_id INTEGER NOT NULL REFERENCES delivery_texts(id),
+        digest_until INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'dropped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        message_id INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        UNIQUE (chat_id, local_date, part)
+    );
+    CREATE INDEX deliveries_open ON deliveries(status) WHERE status IN ('pending', 'sending', 'failed');
+    CREATE INDEX deliveries_date ON deliveries(local_date);
+    CREATE INDEX deliveries_text ON deliveries(text_id);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -16,6 +16,16 @@ def to_ts(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def to_ts_ceil(moment: datetime) -> int:
+    """Aware datetime → Unix seconds rounded up, for half-open ranges [since, until) over whole-second rows.
+
+    Stored times are truncated to the second; rounding both range ends up puts a row in exactly one of two
+    adjacent ranges even when a digest runs in the same second as the ingest that stored the row.
+    """
+    whole = to_ts(moment)
+    return whole + 1 if moment.timestamp() > whole else whole
+
+
 def from_ts(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -82,6 +92,8 @@ class NewArticle:
     projects: tuple[ProjectRef, ...] = ()
     reprint_of: int | None = None
     fingerprint: str = ""
+    # The original is earlier in the same batch (not stored yet, so it has no id): its position there.
+    reprint_of_batch_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,3 +71,8 @@ class ProjectStore:
         async with self._db.conn.execute(sql, (project_id, *langs, floor, limit)) as cur:
             rows = await cur.fetchall()
         return await self._articles.decorate(rows)
+
+    async def get(self, project_id: int) -> ProjectSummary | None:
+        async with self._db.conn.execute(f"{_SUMMARY} WHERE p.id = ? GROUP BY p.id", (project_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _summary(row)

@@ -169,3 +169,34 @@ async def test_feedparser_corpus_in_one_pass(feed_server: FeedServer) -> None:
     unexplained = [name for name, o in outcomes.items() if o.status == "failed" and not o.reason]
     assert not unexplained, f"failed without a reason: {unexplained}"
     assert all(o.entries >= 0 for o in outcomes.values())
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"feedparser corpus not found at {CORPUS}")
+async def test_feedparser_corpus_through_the_whole_pipeline(feed_server: FeedServer, tmp_path: Path) -> None:
+    """The real thing: every corpus file as a feed of one ingestion pass into a real SQLite store."""
+    from bot.config import DEFAULT_PROJECTS_FILE, DEFAULT_TOPICS_FILE
+    from bot.ingest.pipeline import Ingestor
+    from bot.ingest.projects import ProjectCatalog
+    from bot.topics import TopicRules
+    from storage import FeedSpec, Storage
+
+    urls = serve_corpus(feed_server, corpus_files())
+    storage = await Storage.open(tmp_path / "corpus.sqlite3")
+    try:
+        ingestor = Ingestor(
+            storage, TopicRules.load(DEFAULT_TOPICS_FILE), ProjectCatalog.load(DEFAULT_PROJECTS_FILE),
+            fetcher_options={"per_host": CONCURRENCY, "max_connections": CONCURRENCY},
+        )
+        started = time.monotonic()
+        async with asyncio.timeout(PASS_TIMEOUT):
+            report = await ingestor.run_pass([FeedSpec(url, name) for name, url in urls.items()])
+        elapsed = time.monotonic() - started
+        statuses = Counter(f.status for f in report.feeds)
+        print(f"\npipeline over the corpus in {elapsed:.1f} s: {dict(statuses)}, {report.new} articles stored")
+        assert len(report.feeds) == len(urls)
+        internal = [(f.name, f.reason) for f in report.feeds if (f.reason or "").startswith("internal error")]
+        assert not internal, internal
+        assert all(f.reason for f in report.feeds if f.status == "failed")
+        assert await storage.articles.count() == report.new
+    finally:
+        await storage.close()

@@ -6,6 +6,7 @@ title words (an inverted index), never with the whole table.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -54,6 +55,7 @@ class ReprintIndex:
 
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _by_word: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def add(self, article_id: int, root_id: int, lang: str, fp: str) -> None:
         title, words = _split(fp)
@@ -61,6 +63,15 @@ class ReprintIndex:
         for word in title:
             if len(word) >= 3:
                 self._by_word[word].append(article_id)
+
+    def remove(self, article_id: int) -> None:
+        entry = self._entries.pop(article_id, None)
+        if entry is None:
+            return
+        for word in entry.title:
+            ids = self._by_word.get(word)
+            if ids and article_id in ids:
+                ids.remove(article_id)
 
     def extend(self, items: Iterable[tuple[int, int, str, str]]) -> None:
         for article_id, root_id, lang, fp in items:

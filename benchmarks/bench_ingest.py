@@ -1,0 +1,135 @@
+"""Ingestion benchmark (run by hand: `make bench`); results go to benchmarks/RESULTS.md.
+
+Serves 200 feeds × 50 items from a local aiohttp server on 127.0.0.1 and measures, in one run:
+- throughput of the whole pipeline against feedparser alone on the same fetched bytes (ratio ≥ 0.75 wanted);
+- a second pass over the unchanged feeds as a share of the first (≤ 5 % wanted);
+- the longest event-loop stall during a pass, seen by a 5 ms heartbeat task (≤ 50 ms wanted);
+- peak memory of the process (≤ 200 MB wanted);
+- start-to-finish time of `python -m bot stats` on a small database (≤ 1.5 s wanted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import feedparser  # noqa: E402
+
+from bot.config import DEFAULT_PROJECTS_FILE, DEFAULT_TOPICS_FILE  # noqa: E402
+from bot.ingest.fetch import Fetcher  # noqa: E402
+from bot.ingest.pipeline import Ingestor  # noqa: E402
+from bot.ingest.projects import ProjectCatalog  # noqa: E402
+from bot.topics import TopicRules  # noqa: E402
+from storage import FeedSpec, Storage  # noqa: E402
+from tests.feed_server import FeedServer  # noqa: E402
+from tests.feedgen import Item, rss  # noqa: E402
+
+FEEDS = 200
+ITEMS = 50
+RU_WORDS = (
+    "инвестиции Китай завод метанол месторождение Сатимола аким Уральск проект энергетика зерно экспорт "
+    "торговля промышленность договор компания строительство область регион рабочие места налоги"
+).split()
+KK_WORDS = (
+    "инвестиция Қытай зауыт метанол кен орны жоба әкім Орал энергетика астық экспорт сауда өнеркәсіп "
+    "келісім компания құрылыс облыс өңір жұмыс орындары салық"
+).split()
+
+
+def make_feed(n: int, now: datetime) -> bytes:
+    rng = random.Random(n)
+    words = KK_WORDS if n % 2 else RU_WORDS
+    items = []
+    for i in range(ITEMS):
+        title = " ".join(rng.choice(words) for _ in range(8)).capitalize()
+        summary = " ".join(rng.choice(words) for _ in range(40))
+        items.append(Item(title, f"https://site{n}.kz/news/{i}", f"<p>{summary}</p>", guid=f"{n}-{i}",
+                          published=now - timedelta(minutes=i)))
+    return rss(items, title=f"Feed {n}")
+
+
+async def heartbeat(stop: asyncio.Event, gaps: list[float]) -> None:
+    last = time.perf_counter()
+    while not stop.is_set():
+        await asyncio.sleep(0.005)
+        now = time.perf_counter()
+        gaps.append(now - last - 0.005)
+        last = now
+
+
+async def feedparser_only(urls: list[str]) -> float:
+    start = time.perf_counter()
+    async with Fetcher() as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(u) for u in urls))
+    for r in results:
+        assert r.body is not None
+        feedparser.parse(r.body)
+    return time.perf_counter() - start
+
+
+async def main() -> None:
+    now = datetime.now(UTC)
+    server = FeedServer()
+    await server.start()
+    for n in range(FEEDS):
+        server.add_feed(f"/f{n}.xml", make_feed(n, now))
+    urls = [server.url(f"/f{n}.xml") for n in range(FEEDS)]
+    specs = [FeedSpec(u, f"Feed {n}", "auto") for n, u in enumerate(urls)]
+    topics = TopicRules.load(DEFAULT_TOPICS_FILE)
+    projects = ProjectCatalog.load(DEFAULT_PROJECTS_FILE)
+
+    fp_time = await feedparser_only(urls)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        storage = await Storage.open(Path(tmp) / "bench.sqlite3")
+        ingestor = Ingestor(storage, topics, projects)
+        stop = asyncio.Event()
+        gaps: list[float] = []
+        beat = asyncio.create_task(heartbeat(stop, gaps))
+        start = time.perf_counter()
+        first = await ingestor.run_pass(specs)
+        first_time = time.perf_counter() - start
+        start = time.perf_counter()
+        second = await ingestor.run_pass(specs)
+        second_time = time.perf_counter() - start
+        stop.set()
+        await beat
+        await storage.close()
+
+        env = {**os.environ, "DATABASE_PATH": str(Path(tmp) / "bench.sqlite3"), "PYTHONPATH": str(ROOT)}
+        runs = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "bot", "stats"], env=env, check=True, capture_output=True)
+            runs.append(time.perf_counter() - t0)
+    await server.stop()
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    items = FEEDS * ITEMS
+    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"feeds x items: {FEEDS} x {ITEMS} = {items}; stored {first.new}, failed {first.failed}")
+    print(f"feedparser only (fetch + parse): {fp_time:.2f} s = {items / fp_time:.0f} items/s")
+    print(f"pipeline first pass:             {first_time:.2f} s = {items / first_time:.0f} items/s")
+    print(f"ratio pipeline/feedparser throughput: {fp_time / first_time:.2f}")
+    print(f"second pass (unchanged): {second_time:.3f} s = {100 * second_time / first_time:.1f} % of the first "
+          f"(statuses: {sorted({f.status for f in second.feeds})})")
+    print(f"longest event-loop stall during both passes: {max(gaps) * 1000:.1f} ms")
+    print(f"peak RSS of this process: {peak_mb:.0f} MB")
+    print(f"`python -m bot stats` wall time: median {sorted(runs)[2]:.2f} s, max {max(runs):.2f} s")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

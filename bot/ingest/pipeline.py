@@ -1,0 +1,296 @@
+"""One ingestion pass: choose feeds → fetch → parse → normalise → compare with the store → tag → write.
+
+Each step has one job; the decisions (back-off, reprints, language, topics, projects) are pure functions
+in their own modules. Everything CPU-heavy (parsing, tagging) runs in a worker thread so that a pass over
+hundreds of feeds never stalls the bot sharing the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.clock import Clock, utc_now
+from bot.ingest.backoff import next_attempt
+from bot.ingest.fetch import Fetcher
+from bot.ingest.language import detect_language
+from bot.ingest.normalize import NormalEntry, SkipReason, normalize_entry
+from bot.ingest.parse import FeedParseError, ParsedFeed, parse_feed
+from bot.ingest.projects import ProjectCatalog
+from bot.ingest.reprints import ReprintIndex, fingerprint
+from bot.topics import TopicRules
+from storage import FeedSpec, FeedState, NewArticle, ProjectRef, Storage
+
+log = logging.getLogger(__name__)
+
+REPRINT_WINDOW = timedelta(hours=72)
+WRITE_CHUNK = 200
+
+
+@dataclass
+class FeedReport:
+    """What one feed gave in one pass; `status` is ok, unchanged, not_modified, failed or skipped."""
+
+    name: str
+    url: str
+    status: str
+    new: int = 0
+    duplicate: int = 0
+    reprints: int = 0
+    skipped_entries: int = 0
+    reason: str | None = None
+    problem: str | None = None
+
+
+@dataclass
+class IngestReport:
+    started: datetime
+    finished: datetime | None = None
+    feeds: list[FeedReport] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(f.new for f in self.feeds)
+
+    @property
+    def duplicate(self) -> int:
+        return sum(f.duplicate for f in self.feeds)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for f in self.feeds if f.status == "failed")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    entry: NormalEntry
+    lang: str
+    topics: tuple[str, ...]
+    projects: tuple[ProjectRef, ...]
+    fingerprint: str
+
+
+class Ingestor:
+    """Runs passes; holds only what is shared across feeds of one pass (the fetcher and reprint index)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        topics: TopicRules,
+        projects: ProjectCatalog,
+        *,
+        clock: Clock = utc_now,
+        fetcher_options: dict[str, object] | None = None,
+    ) -> None:
+        self._storage = storage
+        self._topics = topics
+        self._projects = projects
+        self._clock = clock
+        self._fetcher_options = fetcher_options or {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._lock.locked()
+
+    async def run_pass(self, specs: Sequence[FeedSpec], *, respect_backoff: bool = True) -> IngestReport:
+        """One pass over the feeds; passes never overlap (a second caller waits for the first)."""
+        async with self._lock:
+            now = self._clock()
+            report = IngestReport(started=now)
+            feeds = await self._storage.feeds.sync(specs, now)
+            index = ReprintIndex()
+            index.extend(
+                (r.id, r.root_id, r.lang, r.fingerprint)
+                for r in await self._storage.articles.recent_fingerprints(now - REPRINT_WINDOW)
+            )
+            async with Fetcher(**self._fetcher_options) as fetcher:  # type: ignore[arg-type]
+                tasks = [self._one_feed(fetcher, feed, index, respect_backoff) for feed in feeds]
+                report.feeds = list(await asyncio.gather(*tasks))
+            report.finished = self._clock()
+            log.info(
+                "ingest pass feeds=%d new=%d duplicate=%d failed=%d seconds=%.1f",
+                len(report.feeds),
+                report.new,
+                report.duplicate,
+                report.failed,
+                (report.finished - report.started).total_seconds(),
+            )
+            return report
+
+    async def _one_feed(
+        self, fetcher: Fetcher, feed: FeedState, index: ReprintIndex, respect_backoff: bool
+    ) -> FeedReport:
+        report = FeedReport(name=feed.name, url=feed.url, status="ok")
+        try:
+            await self._ingest_feed(fetcher, feed, index, respect_backoff, report)
+        except Exception as exc:  # one broken feed must never stop the others
+            log.exception("feed failed unexpectedly feed=%s", feed.url)
+            await self._fail(feed, report, f"internal error: {type(exc).__name__}: {exc}", None)
+        return report
+
+    async def _fail(self, feed: FeedState, report: FeedReport, reason: str, retry_after: float | None) -> None:
+        now = self._clock()
+        report.status, report.reason = "failed", reason
+        await self._storage.feeds.record_failure(
+            feed.id, now=now, reason=reason, next_attempt_at=next_attempt(now, feed.failure_count + 1, retry_after)
+        )
+        log.warning("feed failed feed=%s reason=%r", feed.url, reason)
+
+    async def _ingest_feed(
+        self, fetcher: Fetcher, feed: FeedState, index: ReprintIndex, respect_backoff: bool, report: FeedReport
+    ) -> None:
+        now = self._clock()
+        if respect_backoff and feed.next_attempt_at is not None and feed.next_attempt_at > now:
+            report.status = "skipped"
+            report.reason = f"backing off after {feed.failure_count} failures until {feed.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            return
+        result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if result.status == "failed":
+            await self._fail(feed, report, result.error or "unknown fetch error", result.retry_after)
+            return
+        if result.status == "not_modified":
+            report.status = "not_modified"
+            await self._storage.feeds.record_success(
+                feed.id, now=self._clock(), status="not_modified", etag=None, last_modified=None,
+                body_sha256=None, problem=feed.last_problem,
+            )
+            return
+        body = result.body or b""
+        digest = hashlib.sha256(body).hexdigest()
+        if digest == feed.body_sha256:
+            # Byte-identical to last time (a server without validators): nothing to parse.
+            report.status = "unchanged"
+            await self._storage.feeds.record_success(
+                feed.id, now=self._clock(), status="unchanged", etag=result.etag,
+                last_modified=result.last_modified, body_sha256=digest, problem=feed.last_problem,
+            )
+            return
+        try:
+            parsed, entries, skipped = await asyncio.to_thread(
+                _parse_and_normalise, body, result.final_url or feed.url, result.content_type, now
+            )
+        except FeedParseError as exc:
+            await self._fail(feed, report, str(exc), None)
+            return
+        report.skipped_entries = skipped
+        report.problem = parsed.problem
+        fresh = await self._drop_known(feed, entries, report)
+        prepared = await asyncio.to_thread(self._prepare, fresh, feed.lang_hint)
+        await self._write(feed, prepared, index, report)
+        await self._storage.feeds.record_success(
+            feed.id, now=self._clock(), status="ok", etag=result.etag, last_modified=result.last_modified,
+            body_sha256=digest, problem=parsed.problem,
+        )
+
+    async def _drop_known(self, feed: FeedState, entries: list[NormalEntry], report: FeedReport) -> list[NormalEntry]:
+        """One article per canonical URL (any feed) and per guid (this feed); repeats count as duplicates."""
+        urls = [e.url for e in entries]
+        guids = [e.guid for e in entries if e.guid]
+        seen_urls, seen_guids = await self._storage.articles.existing(feed.id, urls, guids)
+        fresh: list[NormalEntry] = []
+        for entry in entries:
+            if entry.url in seen_urls or (entry.guid and entry.guid in seen_guids):
+                report.duplicate += 1
+                continue
+            seen_urls.add(entry.url)
+            if entry.guid:
+                seen_guids.add(entry.guid)
+            fresh.append(entry)
+        return fresh
+
+    def _prepare(self, entries: list[NormalEntry], hint: str) -> list[_Prepared]:
+        """Language, topics, projects and fingerprint of each new entry (runs in a worker thread)."""
+        out = []
+        for entry in entries:
+            lang = detect_language(entry.title, entry.summary, hint)
+            text = f"{entry.title}\n{entry.summary}"
+            topics = tuple(self._topics.match(text, lang))
+            refs = []
+            known = {p.key: p for p in self._projects.known}
+            for mention in self._projects.find(text, lang):
+                names = known[mention.key].names if mention.key in known else {}
+                refs.append(
+                    ProjectRef(
+                        key=mention.key,
+                        name=mention.name,
+                        kind=mention.kind,
+                        known=mention.known,
+                        surface=mention.surface,
+                        name_ru=names.get("ru"),
+                        name_kk=names.get("kk"),
+                        name_latin=names.get("latin") or (mention.name if mention.name.isascii() else None),
+                    )
+                )
+            out.append(_Prepared(entry, lang, topics, tuple(refs), fingerprint(entry.title, entry.summary)))
+        return out
+
+    async def _write(self, feed: FeedState, prepared: list[_Prepared], index: ReprintIndex, report: FeedReport) -> None:
+        seen_at = self._clock()
+        for start in range(0, len(prepared), WRITE_CHUNK):
+            chunk = prepared[start : start + WRITE_CHUNK]
+            # Deciding reprints and writing are one step per chunk, so two feeds of the pass never both
+            # claim to be the original of the same press release.
+            async with index.lock:
+                await self._write_chunk(feed, chunk, index, report, seen_at)
+
+    async def _write_chunk(
+        self, feed: FeedState, chunk: list[_Prepared], index: ReprintIndex, report: FeedReport, seen_at: datetime
+    ) -> None:
+        rows = []
+        for position, item in enumerate(chunk):
+            original = index.original_of(item.lang, item.fingerprint)
+            # Items of this chunk enter the index at once under a negative placeholder id, so a reprint
+            # later in the same chunk finds them; storage resolves the placeholder to the real id.
+            in_batch = -original - 1 if original is not None and original < 0 else None
+            rows.append(
+                NewArticle(
+                    feed_id=feed.id,
+                    url=item.entry.url,
+                    guid=item.entry.guid,
+                    title=item.entry.title,
+                    summary=item.entry.summary,
+                    lang=item.lang,
+                    published_at=item.entry.published,
+                    first_seen_at=seen_at,
+                    topics=item.topics,
+                    projects=item.projects,
+                    reprint_of=None if in_batch is not None else original,
+                    fingerprint=item.fingerprint,
+                    reprint_of_batch_index=in_batch,
+                )
+            )
+            placeholder = -position - 1
+            index.add(placeholder, original if original is not None else placeholder, item.lang, item.fingerprint)
+        ids = await self._storage.articles.insert_many(rows)
+        for position, (row, article_id) in enumerate(zip(rows, ids, strict=True)):
+            index.remove(-position - 1)
+            if article_id is None:
+                report.duplicate += 1
+                continue
+            report.new += 1
+            root = row.reprint_of
+            if row.reprint_of_batch_index is not None:
+                root = ids[row.reprint_of_batch_index]
+            if root is not None:
+                report.reprints += 1
+            index.add(article_id, root or article_id, row.lang, row.fingerprint)
+
+
+def _parse_and_normalise(
+    body: bytes, url: str, content_type: str | None, now: datetime
+) -> tuple[ParsedFeed, list[NormalEntry], int]:
+    parsed = parse_feed(body, url=url, content_type=content_type)
+    entries: list[NormalEntry] = []
+    skipped = 0
+    for raw in parsed.entries:
+        normal = normalize_entry(raw, now=now)
+        if isinstance(normal, SkipReason):
+            skipped += 1
+        else:
+            entries.append(normal)
+    return parsed, entries, skipped
