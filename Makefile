@@ -29,7 +29,7 @@ bench: $(STAMP)
 
 # Translation catalogs (Babel): extract message ids from the code, merge them into ru/kk, compile .mo files.
 i18n-extract: $(STAMP)
-	$(VENV)/bin/pybabel extract --input-dirs=bot,handlers -k _ -k __ -k N_ -o bot/locales/habar.pot --no-location --sort-output
+	$(VENV)/bin/pybabel extract --input-dirs=bot,handlers -k _ -k __ -k N_ -k t:2 -k tn:2,3 -k tr -k plural:1,2 -k ht:2 -k htn:2,3 -o bot/locales/habar.pot --no-location --sort-output
 
 i18n-update: i18n-extract
 	$(VENV)/bin/pybabel update -i bot/locales/habar.pot -d bot/locales -D habar --no-fuzzy-matching

@@ -97,14 +97,15 @@ def print_ingest_report(report, out: TextIO = sys.stdout) -> None:  # noqa: ANN0
 
 
 async def run_ingest(settings: Settings, *, force: bool = False):  # noqa: ANN201 — IngestReport
-    from bot.ingest.pipeline import Ingestor
+    from bot.services import create_ingestor
 
     catalogs = _catalogs(settings)
     storage = await _open(settings)
+    ingestor, analyser = create_ingestor(storage, settings, catalogs)
     try:
-        ingestor = Ingestor(storage, catalogs.topics, catalogs.projects)
         return await ingestor.run_pass(catalogs.feeds, respect_backoff=not force)
     finally:
+        analyser.close()
         await storage.close()
 
 

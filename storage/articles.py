@@ -92,75 +92,102 @@ class ArticleStore:
         return seen_urls, seen_guids
 
     async def insert_many(self, articles: Sequence[NewArticle]) -> list[int | None]:
-        """Store a batch in one transaction; returns the new ids (None where a concurrent copy won)."""
-        ids: list[int | None] = []
+        """Store a batch in one transaction; returns the new ids (None where a stored copy won).
+
+        Set-based (a handful of executemany/SELECT round trips per batch, not several per article):
+        each statement is a hop to aiosqlite's thread, and per-row hops cost more than the inserts.
+        """
+        if not articles:
+            return []
         async with self._db.write() as conn:
-            project_ids: dict[str, int] = {}
-            for art in articles:
-                reprint_of = art.reprint_of
-                if art.reprint_of_batch_index is not None:
-                    reprint_of = ids[art.reprint_of_batch_index]
-                cur = await conn.execute(
-                    "INSERT OR IGNORE INTO articles (feed_id, url, guid, title, summary, lang, published_at, "
-                    "first_seen_at, reprint_of, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            async with conn.execute("SELECT coalesce(max(id), 0) FROM articles") as cur:
+                floor = int((await cur.fetchone())[0])  # type: ignore[index]
+            await conn.executemany(
+                "INSERT OR IGNORE INTO articles (feed_id, url, guid, title, summary, lang, published_at, "
+                "first_seen_at, reprint_of, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                     (
-                        art.feed_id,
-                        art.url,
-                        art.guid,
-                        art.title,
-                        art.summary,
-                        art.lang,
-                        to_ts(art.published_at),
-                        to_ts(art.first_seen_at),
-                        reprint_of,
-                        art.fingerprint,
-                    ),
-                )
-                if cur.rowcount != 1:
-                    ids.append(None)
-                    continue
-                article_id = cur.lastrowid
-                assert article_id is not None
-                ids.append(article_id)
-                # A reprint joins the story of what it reprints; anything else starts its own story.
-                await conn.execute(
-                    "UPDATE articles SET story_id = coalesce("
-                    "(SELECT story_id FROM articles WHERE id = ?), ?) WHERE id = ?",
-                    (reprint_of, article_id, article_id),
-                )
-                if art.topics:
-                    await conn.executemany(
-                        "INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)",
-                        [(t, article_id) for t in art.topics],
+                        a.feed_id, a.url, a.guid, a.title, a.summary, a.lang, to_ts(a.published_at),
+                        to_ts(a.first_seen_at), a.reprint_of, a.fingerprint,
                     )
-                for ref in art.projects:
-                    pid = project_ids.get(ref.key)
-                    if pid is None:
-                        pid = await self._upsert_project(conn, ref, art.lang, art.first_seen_at)
-                        project_ids[ref.key] = pid
-                    await conn.execute(
-                        "INSERT OR IGNORE INTO project_mentions (project_id, article_id, surface) VALUES (?, ?, ?)",
-                        (pid, article_id, ref.surface or ref.name),
-                    )
+                    for a in articles
+                ],
+            )
+            # The write lock is held, so every row above `floor` is one of ours; map them back by URL.
+            async with conn.execute("SELECT id, url FROM articles WHERE id > ?", (floor,)) as cur:
+                by_url = {row[1]: int(row[0]) for row in await cur.fetchall()}
+            ids: list[int | None] = []
+            claimed: set[str] = set()
+            for art in articles:
+                new_id = by_url.get(art.url) if art.url not in claimed else None
+                claimed.add(art.url)
+                ids.append(new_id)
+            # Reprints whose original is earlier in this batch learn its id now.
+            batch_links = [
+                (ids[a.reprint_of_batch_index], new_id)
+                for a, new_id in zip(articles, ids, strict=True)
+                if new_id is not None and a.reprint_of_batch_index is not None
+            ]
+            if batch_links:
+                await conn.executemany("UPDATE articles SET reprint_of = ? WHERE id = ?", batch_links)
+            # A reprint joins the story of what it reprints; anything else starts its own story.
+            await conn.execute("UPDATE articles SET story_id = id WHERE id > ? AND reprint_of IS NULL", (floor,))
+            await conn.execute(
+                "UPDATE articles SET story_id = coalesce("
+                "(SELECT o.story_id FROM articles o WHERE o.id = articles.reprint_of), articles.id) "
+                "WHERE id > ? AND reprint_of IS NOT NULL",
+                (floor,),
+            )
+            topic_rows = [
+                (topic, new_id) for a, new_id in zip(articles, ids, strict=True) if new_id for topic in a.topics
+            ]
+            if topic_rows:
+                await conn.executemany("INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)", topic_rows)
+            await self._store_mentions(conn, articles, ids)
         return ids
 
     @staticmethod
-    async def _upsert_project(conn: aiosqlite.Connection, ref: ProjectRef, lang: str, now: datetime) -> int:
-        name_ru = ref.name_ru or (ref.name if lang == "ru" and not ref.name_latin else None)
-        name_kk = ref.name_kk or (ref.name if lang == "kk" and not ref.name_latin else None)
-        await conn.execute(
+    async def _store_mentions(
+        conn: aiosqlite.Connection, articles: Sequence[NewArticle], ids: Sequence[int | None]
+    ) -> None:
+        refs: dict[str, tuple[ProjectRef, str, datetime]] = {}
+        for art, new_id in zip(articles, ids, strict=True):
+            if new_id is not None:
+                for ref in art.projects:
+                    refs.setdefault(ref.key, (ref, art.lang, art.first_seen_at))
+        if not refs:
+            return
+        rows = []
+        for ref, lang, seen in refs.values():
+            name_ru = ref.name_ru or (ref.name if lang == "ru" and not ref.name_latin else None)
+            name_kk = ref.name_kk or (ref.name if lang == "kk" and not ref.name_latin else None)
+            rows.append((ref.key, name_ru, name_kk, ref.name_latin, ref.kind, int(ref.known), to_ts(seen)))
+        await conn.executemany(
             "INSERT INTO projects (key, name_ru, name_kk, name_latin, kind, known, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
             "name_ru = coalesce(projects.name_ru, excluded.name_ru), "
             "name_kk = coalesce(projects.name_kk, excluded.name_kk), "
             "name_latin = coalesce(projects.name_latin, excluded.name_latin), "
             "known = max(projects.known, excluded.known)",
-            (ref.key, name_ru, name_kk, ref.name_latin, ref.kind, int(ref.known), to_ts(now)),
+            rows,
         )
-        async with conn.execute("SELECT id FROM projects WHERE key = ?", (ref.key,)) as cur:
-            row = await cur.fetchone()
-        assert row is not None
-        return int(row[0])
+        keys = list(refs)
+        project_ids: dict[str, int] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            async with conn.execute(
+                f"SELECT key, id FROM projects WHERE key IN ({','.join('?' * len(part))})", part
+            ) as cur:
+                project_ids.update({row[0]: int(row[1]) for row in await cur.fetchall()})
+        mentions = [
+            (project_ids[ref.key], new_id, ref.surface or ref.name)
+            for art, new_id in zip(articles, ids, strict=True)
+            if new_id is not None
+            for ref in art.projects
+        ]
+        await conn.executemany(
+            "INSERT OR IGNORE INTO project_mentions (project_id, article_id, surface) VALUES (?, ?, ?)", mentions
+        )
 
     async def recent_fingerprints(self, since: datetime) -> list[RecentFingerprint]:
         sql = (

@@ -12,11 +12,15 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.digest.build import Digest
 from bot.i18n import t, tn
-from storage import StoredArticle
+from storage import Counts, FeedState, ProjectSummary, StoredArticle, Subscriber
+
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import IngestReport
 
 TELEGRAM_LIMIT = 4096
 MAX_TITLE_CHARS = 300
@@ -105,4 +109,161 @@ def render_digest(digest: Digest, topic_names: dict[str, str], zone: ZoneInfo, *
 def render_articles(articles: Sequence[StoredArticle], ui_lang: str, zone: ZoneInfo, header: str) -> list[str]:
     """A titled list of articles (search results, project news) split like a digest."""
     blocks = [header] + [article_item(a, ui_lang, zone) for a in articles]
+    return pack(blocks, sep="\n")
+
+
+# --- bot replies ------------------------------------------------------------------------------------
+# Catalog texts are trusted markup (they may hold <b>); what fills their placeholders is data from a
+# feed, the operator's files or a user, so it is always escaped here, never in the handlers.
+
+
+def ht(lang: str, msgid: str, /, **params: object) -> str:
+    """The catalog text `msgid` as Telegram HTML, every placeholder value escaped."""
+    return t(lang, msgid, **{k: esc(str(v)) for k, v in params.items()})
+
+
+def htn(lang: str, singular: str, plural: str, n: int, /, **params: object) -> str:
+    """Plural-aware `ht`."""
+    return tn(lang, singular, plural, n, **{k: esc(str(v)) for k, v in params.items()})
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d.%m.%Y")
+
+
+def render_topic_choices(header: str, names: dict[str, str], ui_lang: str) -> list[str]:
+    """A header (already HTML) and one line per topic: the /digest command and the topic's name."""
+    lines = [header] + [ht(ui_lang, "digest.topic_line", key=key, name=name) for key, name in names.items()]
+    return pack(lines, sep="\n")
+
+
+def render_project_list(projects: Sequence[ProjectSummary], ui_lang: str, zone: ZoneInfo) -> list[str]:
+    """Tracked projects with how often and how recently the news named them."""
+    blocks = [ht(ui_lang, "project.list_header")]
+    for p in projects:
+        mentions = tn(ui_lang, "project.mentions_one", "project.mentions_many", p.mentions)
+        last = local_date(p.last_seen, zone) if p.last_seen else t(ui_lang, "project.never")
+        blocks.append(
+            ht(
+                ui_lang,
+                "project.line",
+                name=shorten(p.display_name(ui_lang), 100),
+                mentions=mentions,
+                last=last,
+            )
+        )
+    blocks.append(ht(ui_lang, "project.list_hint"))
+    return pack(blocks, sep="\n")
+
+
+def render_settings(
+    sub: Subscriber, next_at: datetime | None, ui_lang: str, *, note: str | None = None
+) -> str:
+    """The subscriber's settings; `next_at` is the next digest (None while paused); `note` (plain text,
+    e.g. "time saved") goes first."""
+    if sub.news_langs == "ru":
+        news = t(ui_lang, "settings.news_ru")
+    elif sub.news_langs == "kk":
+        news = t(ui_lang, "settings.news_kk")
+    else:
+        news = t(ui_lang, "settings.news_both")
+    text = ht(
+        ui_lang,
+        "settings.summary",
+        lang=t(ui_lang, "lang.button.kk") if sub.ui_lang == "kk" else t(ui_lang, "lang.button.ru"),
+        news=news,
+        time=sub.digest_time,
+        zone=sub.timezone,
+    )
+    if next_at is None:
+        text += "\n" + ht(ui_lang, "settings.paused_line")
+    else:
+        text += "\n" + ht(ui_lang, "settings.next", when=local_time(next_at, ZoneInfo(sub.timezone), ui_lang))
+    return f"{esc(note)}\n\n{text}" if note else text
+
+
+def render_stats(counts: Counts, topic_names: dict[str, str], ui_lang: str) -> list[str]:
+    """Operators' /stats."""
+    lines = [
+        ht(ui_lang, "admin.stats_header"),
+        ht(ui_lang, "admin.stats_feeds", ok=counts.feeds_ok, failing=counts.feeds_failing),
+        ht(
+            ui_lang,
+            "admin.stats_articles",
+            total=counts.articles_total,
+            ru=counts.articles_by_lang.get("ru", 0),
+            kk=counts.articles_by_lang.get("kk", 0),
+        ),
+    ]
+    lines += [
+        ht(ui_lang, "admin.stats_topic", name=topic_names.get(key, key), n=n)
+        for key, n in counts.articles_by_topic.items()
+    ]
+    lines.append(ht(ui_lang, "admin.stats_projects", n=counts.projects))
+    lines.append(
+        ht(
+            ui_lang,
+            "admin.stats_subscribers",
+            active=counts.subscribers_active,
+            inactive=counts.subscribers_inactive,
+        )
+    )
+    if counts.deliveries:
+        shown = ", ".join(f"{status} {n}" for status, n in counts.deliveries.items())
+        lines.append(ht(ui_lang, "admin.stats_deliveries", list=shown))
+    return pack(lines, sep="\n")
+
+
+def render_feed_health(feeds: Sequence[FeedState], ui_lang: str, zone: ZoneInfo) -> list[str]:
+    """Operators' /feeds: each enabled feed, ok or failing, its last error and last success."""
+    enabled = [f for f in feeds if f.enabled]
+    failing = sum(1 for f in enabled if f.failing)
+    blocks = [ht(ui_lang, "admin.feeds_header", ok=len(enabled) - failing, failing=failing)]
+    for feed in enabled:
+        success = (
+            local_time(feed.last_success_at, zone, ui_lang)
+            if feed.last_success_at
+            else t(ui_lang, "admin.never")
+        )
+        name = shorten(feed.name, 100)
+        if feed.failing:
+            blocks.append(
+                ht(
+                    ui_lang,
+                    "admin.feed_failing",
+                    name=name,
+                    n=feed.failure_count,
+                    error=shorten(feed.last_error or "?", 300),
+                    success=success,
+                )
+            )
+        elif feed.last_attempt_at is None:
+            blocks.append(ht(ui_lang, "admin.feed_unchecked", name=name))
+        else:
+            blocks.append(ht(ui_lang, "admin.feed_ok", name=name, success=success))
+    return pack(blocks, sep="\n")
+
+
+def render_ingest_report(report: IngestReport, ui_lang: str) -> list[str]:
+    """Operators' /ingest: totals, then each failed feed with its reason."""
+    blocks = [
+        ht(
+            ui_lang,
+            "admin.ingest_done",
+            feeds=len(report.feeds),
+            new=report.new,
+            duplicate=report.duplicate,
+            failed=report.failed,
+        )
+    ]
+    blocks += [
+        ht(
+            ui_lang,
+            "admin.ingest_failed_feed",
+            name=shorten(f.name, 100),
+            reason=shorten(f.reason or "?", 300),
+        )
+        for f in report.feeds
+        if f.status == "failed"
+    ]
     return pack(blocks, sep="\n")

@@ -1,8 +1,8 @@
 """One ingestion pass: choose feeds → fetch → parse → normalise → compare with the store → tag → write.
 
 Each step has one job; the decisions (back-off, reprints, language, topics, projects) are pure functions
-in their own modules. Everything CPU-heavy (parsing, tagging) runs in a worker thread so that a pass over
-hundreds of feeds never stalls the bot sharing the event loop.
+in their own modules. Everything CPU-heavy (parsing, tagging) runs off the event loop (bot.ingest.analyse:
+a thread, or worker processes in the service) so that a pass over hundreds of feeds never stalls the bot.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, utc_now
+from bot.ingest.analyse import Analyser, Tagged
 from bot.ingest.backoff import next_attempt
 from bot.ingest.fetch import Fetcher
-from bot.ingest.language import detect_language
-from bot.ingest.normalize import NormalEntry, SkipReason, normalize_entry
-from bot.ingest.parse import FeedParseError, ParsedFeed, parse_feed
+from bot.ingest.normalize import NormalEntry
+from bot.ingest.parse import FeedParseError
 from bot.ingest.projects import ProjectCatalog
-from bot.ingest.reprints import ReprintIndex, fingerprint
+from bot.ingest.reprints import ReprintIndex
 from bot.topics import TopicRules
-from storage import FeedSpec, FeedState, NewArticle, ProjectRef, Storage
+from storage import FeedSpec, FeedState, NewArticle, Storage
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,6 @@ class IngestReport:
         return sum(1 for f in self.feeds if f.status == "failed")
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    entry: NormalEntry
-    lang: str
-    topics: tuple[str, ...]
-    projects: tuple[ProjectRef, ...]
-    fingerprint: str
-
-
 class Ingestor:
     """Runs passes; holds only what is shared across feeds of one pass (the fetcher and reprint index)."""
 
@@ -85,10 +76,10 @@ class Ingestor:
         *,
         clock: Clock = utc_now,
         fetcher_options: dict[str, object] | None = None,
+        analyser: Analyser | None = None,
     ) -> None:
         self._storage = storage
-        self._topics = topics
-        self._projects = projects
+        self._analyser = analyser or Analyser(topics, projects)
         self._clock = clock
         self._fetcher_options = fetcher_options or {}
         self._lock = asyncio.Lock()
@@ -171,16 +162,14 @@ class Ingestor:
             )
             return
         try:
-            parsed, entries, skipped = await asyncio.to_thread(
-                _parse_and_normalise, body, result.final_url or feed.url, result.content_type, now
-            )
+            parsed = await self._analyser.parse(body, result.final_url or feed.url, result.content_type, now)
         except FeedParseError as exc:
             await self._fail(feed, report, str(exc), None)
             return
-        report.skipped_entries = skipped
+        report.skipped_entries = parsed.skipped
         report.problem = parsed.problem
-        fresh = await self._drop_known(feed, entries, report)
-        prepared = await asyncio.to_thread(self._prepare, fresh, feed.lang_hint)
+        fresh = await self._drop_known(feed, parsed.entries, report)
+        prepared = await self._analyser.tag(fresh, feed.lang_hint)
         await self._write(feed, prepared, index, report)
         await self._storage.feeds.record_success(
             feed.id, now=self._clock(), status="ok", etag=result.etag, last_modified=result.last_modified,
@@ -203,33 +192,7 @@ class Ingestor:
             fresh.append(entry)
         return fresh
 
-    def _prepare(self, entries: list[NormalEntry], hint: str) -> list[_Prepared]:
-        """Language, topics, projects and fingerprint of each new entry (runs in a worker thread)."""
-        out = []
-        for entry in entries:
-            lang = detect_language(entry.title, entry.summary, hint)
-            text = f"{entry.title}\n{entry.summary}"
-            topics = tuple(self._topics.match(text, lang))
-            refs = []
-            known = {p.key: p for p in self._projects.known}
-            for mention in self._projects.find(text, lang):
-                names = known[mention.key].names if mention.key in known else {}
-                refs.append(
-                    ProjectRef(
-                        key=mention.key,
-                        name=mention.name,
-                        kind=mention.kind,
-                        known=mention.known,
-                        surface=mention.surface,
-                        name_ru=names.get("ru"),
-                        name_kk=names.get("kk"),
-                        name_latin=names.get("latin") or (mention.name if mention.name.isascii() else None),
-                    )
-                )
-            out.append(_Prepared(entry, lang, topics, tuple(refs), fingerprint(entry.title, entry.summary)))
-        return out
-
-    async def _write(self, feed: FeedState, prepared: list[_Prepared], index: ReprintIndex, report: FeedReport) -> None:
+    async def _write(self, feed: FeedState, prepared: list[Tagged], index: ReprintIndex, report: FeedReport) -> None:
         seen_at = self._clock()
         for start in range(0, len(prepared), WRITE_CHUNK):
             chunk = prepared[start : start + WRITE_CHUNK]
@@ -239,7 +202,7 @@ class Ingestor:
                 await self._write_chunk(feed, chunk, index, report, seen_at)
 
     async def _write_chunk(
-        self, feed: FeedState, chunk: list[_Prepared], index: ReprintIndex, report: FeedReport, seen_at: datetime
+        self, feed: FeedState, chunk: list[Tagged], index: ReprintIndex, report: FeedReport, seen_at: datetime
     ) -> None:
         rows = []
         for position, item in enumerate(chunk):
@@ -279,18 +242,3 @@ class Ingestor:
             if root is not None:
                 report.reprints += 1
             index.add(article_id, root or article_id, row.lang, row.fingerprint)
-
-
-def _parse_and_normalise(
-    body: bytes, url: str, content_type: str | None, now: datetime
-) -> tuple[ParsedFeed, list[NormalEntry], int]:
-    parsed = parse_feed(body, url=url, content_type=content_type)
-    entries: list[NormalEntry] = []
-    skipped = 0
-    for raw in parsed.entries:
-        normal = normalize_entry(raw, now=now)
-        if isinstance(normal, SkipReason):
-            skipped += 1
-        else:
-            entries.append(normal)
-    return parsed, entries, skipped

@@ -19,6 +19,7 @@ TITLE_JACCARD = 0.6
 TEXT_JACCARD = 0.75
 MIN_TEXT_WORDS = 5
 _MAX_FINGERPRINT_WORDS = 120
+MAX_POSTINGS = 64
 
 
 def fingerprint(title: str, summary: str) -> str:
@@ -83,12 +84,17 @@ class ReprintIndex:
         if len(words) < MIN_TEXT_WORDS:
             return None
         shared: dict[int, int] = defaultdict(int)
-        for word in title:
-            for candidate in self._by_word.get(word, ()):
+        # Words found in very many recent titles («Казахстан», «области») tell nothing about a reprint and
+        # would make every comparison scan the whole window; only the rarer words nominate candidates.
+        postings = sorted((self._by_word.get(word, []) for word in title), key=len)
+        usable = [p for p in postings if len(p) <= MAX_POSTINGS] or postings[:1]
+        for posting in usable:
+            for candidate in posting[-MAX_POSTINGS:]:
                 shared[candidate] += 1
+        needed = max(1, len(usable) // 2)
         best: tuple[float, int] | None = None
         for candidate, count in shared.items():
-            if count * 2 < len(title):
+            if count < needed:
                 continue
             entry = self._entries[candidate]
             if entry.lang != lang:
