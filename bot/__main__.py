@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="every stored article as JSON lines")
     export.add_argument("--format", choices=("jsonl",), default="jsonl")
     sub.add_parser("stats", help="counts of feeds, articles, subscribers and deliveries")
+    trends = sub.add_parser("trends", help="chart of stories per topic per day (PNG)")
+    trends.add_argument("--out", required=True, help="PNG file to write")
+    trends.add_argument("--days", type=int, default=30, help="how many days back (default 30, max 90)")
+    trends.add_argument("--ui", choices=("ru", "kk"), default="ru", help="language of title and labels")
     backup = sub.add_parser("backup", help="consistent online copy of the database")
     backup.add_argument("path", help="file to create")
     return parser

@@ -19,11 +19,12 @@ from bot.ingest.pipeline import Ingestor
 from bot.services import Catalogs, load_catalogs
 from bot.telegram.middlewares import SubscriberMiddleware, ThrottlingMiddleware
 from bot.telegram.session import create_bot
+from bot.trends import TrendCharts
 from storage import Storage
 
 log = logging.getLogger(__name__)
 
-USER_COMMANDS = ("start", "help", "topics", "digest", "project", "search", "settings", "stop")
+USER_COMMANDS = ("start", "help", "topics", "digest", "project", "search", "trends", "settings", "stop")
 
 
 def create_dispatcher(
@@ -36,6 +37,7 @@ def create_dispatcher(
     throttle: ThrottlingMiddleware | None = None,
     **extra: Any,
 ) -> Dispatcher:
+    extra.setdefault("charts", TrendCharts(storage.db, catalogs.topics, settings.zone))
     dp = Dispatcher(
         store=storage,
         settings=settings,
@@ -58,27 +60,38 @@ def create_dispatcher(
     return dp
 
 
-async def on_error(event: ErrorEvent, bot: Bot) -> bool:
+async def on_error(event: ErrorEvent, bot: Bot, store: Storage) -> bool:
     """Any handler exception: logged with its context, and the user gets an apology, never silence."""
     update = event.update
-    message = update.message or (update.callback_query.message if update.callback_query else None)
-    user = update.message.from_user if update.message else (update.callback_query.from_user if update.callback_query else None)
-    text = update.message.text if update.message else (update.callback_query.data if update.callback_query else None)
+    callback = update.callback_query
+    message = update.message or (callback.message if callback else None)
+    user = update.message.from_user if update.message else (callback.from_user if callback else None)
+    text = update.message.text if update.message else (callback.data if callback else None)
+    chat_id = message.chat.id if message else None
     log.error(
         "handler failed update_id=%s chat_id=%s input=%r error=%s: %s",
         update.update_id,
-        message.chat.id if message else None,
+        chat_id,
         (text or "")[:100],
         type(event.exception).__name__,
         event.exception,
         exc_info=event.exception,
     )
-    if message is not None:
-        tr = Translator(lang_of(user.language_code if user else None))
-        try:
-            await bot.send_message(message.chat.id, tr("error.internal"))
-        except Exception:  # the apology itself failing must not loop back here
-            log.warning("could not send apology chat_id=%s", message.chat.id)
+    ui = lang_of(user.language_code if user else None)
+    try:
+        subscriber = await store.subscribers.get(chat_id) if chat_id is not None else None
+        if subscriber is not None:
+            ui = subscriber.ui_lang
+    except Exception:  # the store may be what failed; fall back to Telegram's language
+        log.warning("could not load the subscriber for the apology chat_id=%s", chat_id)
+    tr = Translator(ui)
+    try:
+        if callback is not None:
+            await callback.answer(tr("error.internal"), show_alert=False)
+        elif chat_id is not None:
+            await bot.send_message(chat_id, tr("error.internal"))
+    except Exception:  # the apology itself failing must not loop back here
+        log.warning("could not send apology chat_id=%s", chat_id)
     return True
 
 

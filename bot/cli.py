@@ -33,6 +33,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "backup": cmd_backup,
         "digest": cmd_digest,
         "run": cmd_run,
+        "trends": cmd_trends,
     }[args.command]
     try:
         return asyncio.run(command(args, settings))
@@ -168,6 +169,25 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await storage.close()
     print(f"backup written to {path}")
+    return EXIT_OK
+
+
+async def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.trends import MAX_DAYS, TrendCharts
+
+    if not 1 <= args.days <= MAX_DAYS:
+        raise ConfigError(f"--days must be between 1 and {MAX_DAYS}")
+    rules = _topics(settings)
+    storage = await _open(settings)
+    try:
+        png = await TrendCharts(storage.db, rules, settings.zone).chart(now=utc_now(), days=args.days, ui=args.ui)
+    finally:
+        await storage.close()
+    out = Path(args.out)
+    await asyncio.to_thread(out.write_bytes, png)
+    print(f"chart written to {out} ({len(png)} bytes)")
     return EXIT_OK
 
 

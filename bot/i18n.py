@@ -17,6 +17,19 @@ LANGUAGES = ("ru", "kk")
 DEFAULT_LANGUAGE = "ru"
 
 
+def N_(msgid: str) -> str:  # noqa: N802 — the gettext convention extraction looks for
+    """Marks a message id for extraction where the text is looked up later, under a computed id."""
+    return msgid
+
+
+# Ids built at run time (f"menu.{command}", f"lang.{code}") or passed as defaults: listed here so that
+# `make i18n-update` keeps them in the catalogs.
+RUNTIME_IDS = (
+    N_("menu.start"), N_("menu.help"), N_("menu.topics"), N_("menu.digest"), N_("menu.project"),
+    N_("menu.search"), N_("menu.trends"), N_("menu.settings"), N_("menu.stop"), N_("lang.ru"), N_("lang.kk"), N_("digest.header"),
+)
+
+
 class MissingTranslation(LookupError):
     """A message id with no text in a catalog: a bug caught by the catalog tests, never shown raw."""
 

@@ -12,7 +12,7 @@ __all__ = ["routers"]
 
 
 def routers() -> list[Router]:
-    from handlers import admin, digest, fallback, help, project, search, settings, start, stop, topics
+    from handlers import admin, digest, fallback, help, project, search, settings, start, stop, topics, trends
 
-    features = (start, help, topics, digest, project, search, settings, stop, admin)
+    features = (start, help, topics, digest, project, search, trends, settings, stop, admin)
     return [module.router() for module in features] + [fallback.router()]

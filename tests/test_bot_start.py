@@ -118,7 +118,7 @@ async def test_command_menu_is_registered_per_language(bot_app: BotApp) -> None:
     assert set(commands) == {("default", ""), ("default", "ru"), ("default", "kk")}
     kk = {c["command"]: c["description"] for c in commands[("default", "kk")]}
     ru = {c["command"]: c["description"] for c in commands[("default", "ru")]}
-    assert list(kk) == ["start", "help", "topics", "digest", "project", "search", "settings", "stop"]
+    assert list(kk) == ["start", "help", "topics", "digest", "project", "search", "trends", "settings", "stop"]
     assert kk["topics"] == t("kk", "menu.topics") == "Тақырыптарды таңдау"
     assert ru["stop"] == t("ru", "menu.stop") == "Отписаться"
     assert commands[("default", "")] == commands[("default", "ru")]
