@@ -5,18 +5,25 @@ The factories here are shared with the tests, so the tests run the same wiring a
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
+import signal
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 import handlers
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.i18n import LANGUAGES, Translator, lang_of, t
 from bot.ingest.pipeline import Ingestor
-from bot.services import Catalogs, load_catalogs
+from bot.services import Catalogs, create_ingestor, load_catalogs
 from bot.telegram.middlewares import SubscriberMiddleware, ThrottlingMiddleware
 from bot.telegram.session import create_bot
 from bot.trends import TrendCharts
@@ -110,30 +117,86 @@ async def on_startup(bot: Bot) -> None:
     await set_commands(bot)
 
 
+def webhook_path(settings: Settings) -> str:
+    return urlsplit(settings.webhook_url or "").path or "/webhook"
+
+
+def create_webhook_app(dp: Dispatcher, bot: Bot, *, secret: str, path: str) -> web.Application:
+    """aiogram's webhook handler on aiohttp; a request without the secret token header is refused (401)."""
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
+    setup_application(app, dp, bot=bot)
+    return app
+
+
+async def _serve_webhook(dp: Dispatcher, bot: Bot, settings: Settings) -> None:
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+    app = create_webhook_app(dp, bot, secret=secret, path=webhook_path(settings))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()  # noqa: S104 — a proxy sits in front
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await bot.set_webhook(settings.webhook_url or "", secret_token=secret, allowed_updates=dp.resolve_used_update_types())
+        log.info("webhook mode port=%s path=%s", settings.webhook_port, webhook_path(settings))
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+
+
 async def run_bot(settings: Settings) -> int:
-    """Long polling with the scheduler until SIGINT/SIGTERM; closes the session and the database."""
+    """Polling (or webhook) with the scheduler until SIGINT/SIGTERM; then closes everything it opened."""
+    from bot.health import HealthPolicy, create_health_app, start_health_server
+    from bot.scheduler import create_scheduler
+
     catalogs = load_catalogs(settings)
     storage = await Storage.open(settings.database_path)
     bot = create_bot(settings)
-    ingestor = Ingestor(storage, catalogs.topics, catalogs.projects)
+    ingestor, analyser = create_ingestor(storage, settings, catalogs)
     dp = create_dispatcher(storage=storage, settings=settings, catalogs=catalogs, ingestor=ingestor)
-    scheduler = None
-    try:
-        from bot.scheduler import create_scheduler
-
-        scheduler = create_scheduler(settings=settings, storage=storage, catalogs=catalogs, ingestor=ingestor, bot=bot)
-        scheduler.start()
-    except ImportError:
-        log.info("scheduler not available; running the bot only")
+    scheduler = create_scheduler(settings=settings, storage=storage, catalogs=catalogs, ingestor=ingestor, bot=bot)
+    add_retention_job(scheduler, storage, settings)
+    health = None
     try:
         me = await bot.get_me()
         log.info("bot started username=%s", me.username)
-        await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+        scheduler.start()
+        if settings.health_port:
+            policy = HealthPolicy(ingest_stale_after=timedelta(minutes=3 * settings.ingest_interval_minutes + 30))
+            health = await start_health_server(
+                create_health_app(storage, policy, lambda: bool(scheduler.running)), settings.health_port
+            )
+        if settings.webhook_url:
+            await _serve_webhook(dp, bot, settings)
+        else:
+            await bot.delete_webhook(drop_pending_updates=False)
+            await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
     finally:
-        if scheduler is not None:
+        if scheduler.running:
             scheduler.shutdown(wait=False)
+        if health is not None:
+            await health.cleanup()
+        analyser.close()
         await bot.session.close()
         await storage.close()
         log.info("bot stopped")
     return 0
+
+
+def add_retention_job(scheduler: Any, storage: Storage, settings: Settings) -> None:
+    """Daily removal of articles older than RETENTION_DAYS, in small batches."""
+    from storage.maintenance import MaintenanceStore
+
+    async def retention() -> None:
+        removed = await MaintenanceStore(storage.db).remove_older_than(utc_now() - timedelta(days=settings.retention_days))
+        log.info("retention removed=%d older_than_days=%d", removed, settings.retention_days)
+
+    scheduler.add_job(
+        retention, "interval", hours=24, id="retention", max_instances=1, coalesce=True,
+        misfire_grace_time=6 * 3600, next_run_time=utc_now() + timedelta(minutes=10),
+    )

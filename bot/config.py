@@ -49,6 +49,30 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25.0, gt=0, le=MAX_BROADCAST_RATE)
     log_level: str = "INFO"
     log_format: str = "kv"
+    webhook_url: str | None = None
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    retention_days: int = Field(default=365, ge=1)
+
+    @field_validator("webhook_url", "health_port", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("WEBHOOK_URL must be an https:// address Telegram can reach")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        if value not in ("kv", "json"):
+            raise ValueError("LOG_FORMAT must be kv or json")
+        return value
 
     @field_validator("bot_token", mode="before")
     @classmethod
