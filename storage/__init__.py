@@ -6,7 +6,7 @@ from pathlib import Path
 
 from storage.articles import ArticleStore, fts_query
 from storage.db import Database, StorageError
-from storage.deliveries import Delivery, DeliveryStore, PlannedDigest
+from storage.deliveries import Ack, Delivery, DeliveryStore, PlannedDigest
 from storage.feeds import FeedStore
 from storage.models import (
     Counts,
@@ -25,6 +25,7 @@ from storage.stats import StatsStore
 from storage.subscribers import SubscriberStore
 
 __all__ = [
+    "Ack",
     "ArticleStore",
     "Counts",
     "Database",

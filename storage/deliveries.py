@@ -77,6 +77,16 @@ class Delivery:
     attempts: int
     last_error: str | None
     message_id: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Telegram accepted `delivery` as message `message_id` in `chat_id` (its id after any migration)."""
+
+    delivery: Delivery
+    chat_id: int
+    message_id: int | None
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:
@@ -92,6 +102,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         attempts=row["attempts"],
         last_error=row["last_error"],
         message_id=row["message_id"],
+        updated_at=from_ts(row["updated_at"]),
     )
 
 
@@ -242,13 +253,28 @@ class DeliveryStore:
 
     async def claim(self, delivery_id: int, now: datetime) -> bool:
         """pending/failed → sending, committed before the request; False if someone else has it."""
+        return delivery_id in await self.claim_many([delivery_id], now)
+
+    async def claim_many(self, delivery_ids: Sequence[int], now: datetime) -> set[int]:
+        """`claim` for several parts in one transaction (the sender groups its workers' claims)."""
+        claimed: set[int] = set()
         async with self._db.write() as conn:
-            cur = await conn.execute(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE id = ? AND status IN ('pending', 'failed')",
-                (to_ts(now), delivery_id),
-            )
-            return cur.rowcount == 1
+            for i in range(0, len(delivery_ids), PLAN_CHUNK):
+                part = list(delivery_ids[i : i + PLAN_CHUNK])
+                sql = (
+                    f"SELECT id FROM deliveries WHERE id IN ({_marks(len(part))}) "
+                    "AND status IN ('pending', 'failed')"
+                )
+                async with conn.execute(sql, part) as cur:
+                    ids = [r[0] for r in await cur.fetchall()]
+                if ids:
+                    await conn.execute(
+                        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? "
+                        f"WHERE id IN ({_marks(len(ids))})",
+                        (to_ts(now), *ids),
+                    )
+                claimed.update(ids)
+        return claimed
 
     async def retrying(self, delivery_id: int, error: str, now: datetime) -> None:
         """Another request for a part still in `sending` after a transient error."""
@@ -263,28 +289,31 @@ class DeliveryStore:
     ) -> bool:
         """Telegram acknowledged the part. Returns True when this completed the digest, in which case the
         subscriber is marked as served for the day in the same transaction."""
+        return (await self.mark_sent_many([Ack(delivery, chat_id, message_id)], now))[0]
+
+    async def mark_sent_many(self, acks: Sequence[Ack], now: datetime) -> list[bool]:
+        """`mark_sent` for several parts in one transaction; each digest completed by its last part marks
+        its subscriber in that same transaction."""
+        done: list[bool] = []
         async with self._db.write() as conn:
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ?, updated_at = ?, "
                 "last_error = NULL WHERE id = ?",
-                (message_id, to_ts(now), to_ts(now), delivery.id),
+                [(a.message_id, to_ts(now), to_ts(now), a.delivery.id) for a in acks],
             )
-            if delivery.part != delivery.parts:
-                return False  # parts go out in order, so only the last one can complete a digest
-            cur = await conn.execute(
-                "UPDATE subscribers SET last_digest_date = ?, last_digest_at = ? WHERE chat_id = ? "
-                "AND (last_digest_date IS NULL OR last_digest_date < ?) AND NOT EXISTS "
-                "(SELECT 1 FROM deliveries WHERE chat_id = ? AND local_date = ? AND status != 'sent')",
-                (
-                    delivery.local_date,
-                    to_ts(delivery.until),
-                    chat_id,
-                    delivery.local_date,
-                    chat_id,
-                    delivery.local_date,
-                ),
-            )
-            return cur.rowcount == 1
+            for ack in acks:
+                d = ack.delivery
+                if d.part != d.parts:
+                    done.append(False)  # parts go out in order, so only the last one can complete a digest
+                    continue
+                cur = await conn.execute(
+                    "UPDATE subscribers SET last_digest_date = ?, last_digest_at = ? WHERE chat_id = ? "
+                    "AND (last_digest_date IS NULL OR last_digest_date < ?) AND NOT EXISTS "
+                    "(SELECT 1 FROM deliveries WHERE chat_id = ? AND local_date = ? AND status != 'sent')",
+                    (d.local_date, to_ts(d.until), ack.chat_id, d.local_date, ack.chat_id, d.local_date),
+                )
+                done.append(cur.rowcount == 1)
+        return done
 
     async def fail(self, delivery: Delivery, error: str, now: datetime, *, max_attempts: int) -> int:
         """A part that could not be sent this run: `failed` for a later run, or given up (with the rest
