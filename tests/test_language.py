@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import random
+import re
 import subprocess
 import sys
 
 import pytest
 
+from bot.ingest import language
 from bot.ingest.language import detect_language, language_score
+from bot.textfold import KAZAKH_LETTERS, words
+from tests import test_labelled_accuracy
 
 RUSSIAN_HEADLINES = [
     "Касым-Жомарт Токаев посетил ЗКО",
@@ -106,3 +112,126 @@ def test_import_is_cheap_and_lingua_is_lazy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(result.stdout) < 0.5  # the 50 ms budget with a wide margin for a loaded CI machine
+
+
+# ---------------------------------------------------------------- the fast path agrees with the reference
+#
+# detect_language sums letter counts and word votes cached per whitespace-separated chunk and skips lingua
+# when its capped evidence cannot change the answer.  The reference is the straightforward version: the
+# whole text normalised and scored at once, lingua consulted whenever the cheap evidence is not decisive.
+
+_REF_CYRILLIC = "а-яёА-ЯЁ" + "".join(sorted(KAZAKH_LETTERS))
+_REF_LATIN_I = re.compile(f"(?<=[{_REF_CYRILLIC}])[iI]|[iI](?=[{_REF_CYRILLIC}])")
+_REF_HOMOGLYPHS = str.maketrans({"ə": "ә", "Ə": "Ә", "ɵ": "ө", "Ɵ": "Ө"})
+_REF_RUSSIAN_ENDINGS = re.compile(
+    r"(?:ого|его|ому|ему|ыми|ими|ться|тся|ость|ости|ение|ении|ание|ании|ский|ская|ское|ские"
+    r"|ских|ской|цкий|цкая|ила|или|ился|ется|ются|ует|уют|ных|ным)$"
+)
+
+
+def reference_normalise(text: str) -> str:
+    return _REF_LATIN_I.sub(lambda m: "і" if m.group() == "i" else "І", text.translate(_REF_HOMOGLYPHS))
+
+
+def reference_cheap_score(normalised: str) -> float:
+    cyrillic = len(re.findall(f"[{_REF_CYRILLIC}]", normalised))
+    kazakh = sum(1 for ch in normalised if ch in KAZAKH_LETTERS)
+    per_hit = math.log(language._P_KAZAKH_LETTER_IF_KK / language._P_KAZAKH_LETTER_IF_RU)
+    per_miss = math.log((1 - language._P_KAZAKH_LETTER_IF_KK) / (1 - language._P_KAZAKH_LETTER_IF_RU))
+    llr = kazakh * per_hit + (cyrillic - kazakh) * per_miss
+    letters = max(-language._LETTER_CAP, min(language._LETTER_CAP, language._LETTER_WEIGHT * llr))
+    votes = 0
+    for word in words(normalised.replace("ё", "е").replace("Ё", "Е"), parts=False):
+        if word in language._KAZAKH_FUNCTION_WORDS:
+            votes += 1
+        elif word in language._RUSSIAN_FUNCTION_WORDS or (
+            len(word) > 4 and _REF_RUSSIAN_ENDINGS.search(word)
+        ):
+            votes -= 1
+    return letters + max(-language._WORD_CAP, min(language._WORD_CAP, language._WORD_WEIGHT * votes))
+
+
+def reference_language_score(text: str) -> float:
+    text = reference_normalise(text)
+    score = reference_cheap_score(text)
+    if abs(score) < language._DECISIVE:
+        score += language._lingua_evidence(text)
+    return score
+
+
+def reference_detect(title: str, summary: str = "", hint: str = "auto") -> str:
+    text = reference_normalise(f"{title}\n{summary}")
+    if not re.search(f"[{_REF_CYRILLIC}]", text):
+        return "kk" if hint == "kk" else "ru"
+    score = reference_language_score(text)
+    if abs(score) < language._TIE and hint != "auto":
+        return "kk" if hint == "kk" else "ru"
+    return "kk" if score > 0 else "ru"
+
+
+def random_items(count: int, seed: int) -> list[tuple[str, str]]:
+    """Titles and summaries mixing words of both languages, Latin look-alikes (also doubled: normalising
+    twice is not the same as once), ё, Latin names and odd spacing."""
+    rng = random.Random(seed)
+    labelled = test_labelled_accuracy.load_items()
+    vocab = {lang: sorted({w for i in labelled if i.lang == lang for w in (i.title + " " + i.lead).split()})
+             for lang in ("ru", "kk")}  # fmt: skip
+    odd = ["i", "I", "ii", "iI", "ə", "Ə", "ɵ", "Ɵ", "ё", "Ё", "CHN Energy", "iPhone", "Bi"]
+
+    def text(size: int) -> str:
+        main = rng.choice(("ru", "kk"))
+        pieces = []
+        for _ in range(size):
+            word = rng.choice(vocab[main] if rng.random() < 0.8 else vocab["ru" if main == "kk" else "kk"])
+            if rng.random() < 0.15:
+                at = rng.randint(0, len(word))
+                word = word[:at] + rng.choice(odd) + word[at:]
+            pieces.append(word + rng.choice([" ", " ", " ", "\n", "\t", " — ", "  ", "\u00a0"]))
+        return "".join(pieces).strip()
+
+    return [(text(rng.randint(0, 9)), text(rng.choice((0, 0, 3, 12, 40)))) for _ in range(count)]
+
+
+def test_detect_language_agrees_with_reference() -> None:
+    cases = [(i.title, i.lead) for i in test_labelled_accuracy.load_items()]
+    cases += [(i.title, "") for i in test_labelled_accuracy.load_items()]
+    cases += [(h, "") for h in RUSSIAN_HEADLINES + KAZAKH_HEADLINES] + random_items(1500, seed=42)
+    cases += [("", ""), ("CHN ENERGY", ""), ("ii", "ааii"), ("iiак", "Iі")]
+    for index, (title, summary) in enumerate(cases):
+        hint = ("auto", "ru", "kk")[index % 3]
+        assert detect_language(title, summary, hint) == reference_detect(title, summary, hint), (
+            title,
+            summary,
+            hint,
+        )
+        text = f"{title}\n{summary}"
+        assert language_score(text) == reference_language_score(text), text
+
+
+def test_lingua_is_only_asked_when_it_can_change_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    original = language._lingua_evidence
+    monkeypatch.setattr(language, "_lingua_evidence", lambda text: asked.append(text) or original(text))
+    bands = {"auto": (-6.0, 6.0), "ru": (-7.0, 7.0), "kk": (-7.0, 7.0)}
+    skipped = 0
+    for index, (title, summary) in enumerate(random_items(600, seed=7)):
+        hint = ("auto", "ru", "kk")[index % 3]
+        asked.clear()
+        detect_language(title, summary, hint)
+        normalised = reference_normalise(reference_normalise(f"{title}\n{summary}"))
+        cheap = reference_cheap_score(normalised)
+        low, high = bands[hint]
+        if re.search(f"[{_REF_CYRILLIC}]", normalised) and abs(cheap) < language._DECISIVE:
+            if low < cheap < high or (hint == "auto" and cheap == high):
+                assert asked == [normalised]
+            else:
+                assert asked == []
+                skipped += 1
+        else:
+            assert asked == []
+    assert skipped  # the sample has items lingua could not have changed
+
+
+def test_cyrillic_letter_set_is_the_regex_class() -> None:
+    everything = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    assert set(re.findall(f"[{_REF_CYRILLIC}]", everything)) == language._CYRILLIC_SET

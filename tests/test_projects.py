@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
 
 import bot
+from bot.ingest import projects as projects_module
 from bot.ingest.projects import KnownProject, ProjectCatalog, ProjectCatalogError, ProjectMention
+from bot.textfold import latin_key
+from tests import test_labelled_accuracy
+from tests.test_topics import sample_pattern
 
 SHIPPED = Path(bot.__file__).parent / "data" / "projects.toml"
 
@@ -214,3 +220,164 @@ def test_broken_catalog_raises_clear_errors(tmp_path: Path, body: str, fragment:
         ProjectCatalog.load(path)
     assert str(path) in str(caught.value)
     assert fragment in str(caught.value)
+
+
+# ---------------------------------------------------------------- the fast paths agree with the reference
+#
+# find() searches only the catalogue rules a text's words make possible, only where they can start, and
+# skips the quote and Latin scans when the text has no quote or no Latin letter; the reference below is the
+# straightforward version (every rule searched over the whole text, the original Latin-run regex).
+
+_LATIN_WORD = r"[A-Za-z][A-Za-z0-9]*(?:[&'’\-][A-Za-z0-9]+)*"
+ORIGINAL_LATIN_RUN_RE = re.compile(
+    rf"(?<![\w@./\\-]){_LATIN_WORD}(?:[ \t]+(?:&[ \t]+)?{_LATIN_WORD})*(?![\w@]|\.[A-Za-z])"
+)
+
+
+def reference_find(catalog: ProjectCatalog, text: str, lang: str) -> list[ProjectMention]:
+    folded = text.replace("ё", "е").replace("Ё", "Е")
+    hits = []
+    for compiled in catalog._compiled:
+        first = None
+        for rule in compiled.rules:
+            match = rule.clauses[0].search(folded)
+            if match is None or not all(c.search(folded) for c in rule.clauses[1:]):
+                continue
+            if first is None or match.start() < first.start():
+                first = match
+        if first is not None:
+            mention = projects_module._known_mention(
+                compiled.project, lang, text[first.start() : first.end()]
+            )
+            hits.append(projects_module._Hit(first.start(), first.end(), mention))
+    taken = [(h.start, h.end) for h in hits]
+    for hit in [*_reference_quoted_hits(text), *_reference_latin_hits(text)]:
+        if any(hit.start < end and start < hit.end for start, end in taken):
+            continue
+        hits.append(catalog._as_known(hit, lang))
+        taken.append((hit.start, hit.end))
+    seen: set[str] = set()
+    result = []
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if hit.mention.key and hit.mention.key not in seen:
+            seen.add(hit.mention.key)
+            result.append(hit.mention)
+    return result
+
+
+def _reference_quoted_hits(text: str) -> list[projects_module._Hit]:
+    hits = []
+    for match in projects_module._QUOTE_RE.finditer(text):
+        group = next(g for g in ("a", "b", "c", "d") if match.group(g) is not None)
+        name = " ".join(match.group(group).split())
+        if not projects_module._plausible_quoted_name(name):
+            continue
+        kind = projects_module._trigger_kind(text, match.start(), match.end())
+        if kind is None or not latin_key(name):
+            continue
+        mention = ProjectMention(key=latin_key(name), name=name, kind=kind, known=False, surface=name)
+        hits.append(projects_module._Hit(match.start(group), match.end(group), mention))
+    return hits
+
+
+def _reference_latin_hits(text: str) -> list[projects_module._Hit]:
+    hits = []
+    for match in ORIGINAL_LATIN_RUN_RE.finditer(text):
+        for start, end in projects_module._capitalised_segments(text, match.start(), match.end()):
+            name = text[start:end]
+            if projects_module._acceptable_latin_name(name, text, start, end):
+                mention = ProjectMention(
+                    key=latin_key(name), name=name, kind="company", known=False, surface=name
+                )
+                hits.append(projects_module._Hit(start, end, mention))
+    return hits
+
+
+NAME_LIKE = [
+    "CHN ENERGY", "Jiangsu SOHO Holding Group", "KazMunayGaz", "ArcelorMittal Temirtau", "KEGOC", "Kazakhmys",
+    "info@kegoc.kz", "Zakon.kz", "/docs/Report", "COVID-19", "S&P Global", "Procter & Gamble", "O'Neal Ltd",
+    "Bank of America", "the Kazakh Minerals Group", "USD", "iPhone", "e.Kaz", "A-Z Trade", "Tengizchevroil",
+    "KPO", "NCOC", "TCO", "KMG", "КМГ", "ҚМГ", "НКОК", "ТШО", "CNPC", "КННК",
+]  # fmt: skip
+TRIGGERS = [
+    "ТОО",
+    "АО",
+    "компания",
+    "месторождение",
+    "завод",
+    "кен орны",
+    "ЖШС",
+    "жобасы",
+    "LLP",
+    "Ltd",
+    "холдинг",
+]
+QUOTES = [("«", "»"), ("“", "”"), ("„", "“"), ('"', '"')]
+
+
+def random_project_texts(catalog: ProjectCatalog, count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    names = sorted({n for p in catalog.known for n in p.names.values()})
+    aliases = sorted({a for p in catalog.known for a in p.aliases})
+    vocab = sorted(
+        {w for item in test_labelled_accuracy.load_items() for w in (item.title + " " + item.lead).split()}
+    )
+    texts = []
+    for _ in range(count):
+        pieces = []
+        for _ in range(rng.randint(1, 12)):
+            roll = rng.random()
+            if roll < 0.15:
+                piece = rng.choice(names)
+            elif roll < 0.3:
+                piece = sample_pattern(rng.choice(aliases), rng, vocab)
+            elif roll < 0.45:
+                piece = rng.choice(NAME_LIKE)
+            elif roll < 0.55:
+                opening, closing = rng.choice(QUOTES)
+                inner = rng.choice([*names, *NAME_LIKE, *vocab])
+                piece = f"{rng.choice(TRIGGERS)} {opening}{inner.capitalize()}{closing}"
+                if rng.random() < 0.3:
+                    piece = f"{opening}{inner.capitalize()}{closing} {rng.choice(TRIGGERS)}"
+            elif roll < 0.6:
+                piece = rng.choice(TRIGGERS)
+            else:
+                piece = rng.choice(vocab)
+            if rng.random() < 0.1:
+                piece = rng.choice([piece.upper(), piece.lower(), piece.replace("е", "ё"), "ı" + piece])
+            pieces.append(piece + rng.choice([" ", " ", " ", ", ", ". ", "\n", " — ", "\t", "-", "/", "@"]))
+        texts.append("".join(pieces))
+    return texts
+
+
+def test_find_agrees_with_reference(catalog: ProjectCatalog) -> None:
+    found = set()
+    for item in test_labelled_accuracy.load_items():
+        text = f"{item.title}\n{item.lead}"
+        assert catalog.find(text, item.lang) == reference_find(catalog, text, item.lang), item.id
+    for index, text in enumerate(random_project_texts(catalog, 1500, seed=99)):
+        lang = ("ru", "kk")[index % 2]
+        expected = reference_find(catalog, text, lang)
+        assert catalog.find(text, lang) == expected, text
+        found.update((m.known, m.kind) for m in expected)
+    assert found == {(True, "project"), (True, "company"), (False, "project"), (False, "company")}
+
+
+def test_latin_run_regex_matches_the_original() -> None:
+    rng = random.Random(5)
+    alphabet = "aZk9 Q\t&'’-@./\\_ЖжəiI.,\n"
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        ours = [m.span() for m in projects_module._LATIN_RUN_RE.finditer(text)]
+        assert ours == [m.span() for m in ORIGINAL_LATIN_RUN_RE.finditer(text)], repr(text)
+
+
+@pytest.mark.parametrize("letter", [chr(c) for c in range(ord("a"), ord("z") + 1)])
+def test_every_latin_letter_passes_the_latin_prefilter(letter: str) -> None:
+    for text in (
+        f"ТОО {letter.upper()}{letter}",
+        f"ТОО {letter.upper()}",
+        f"Компания «{letter.upper()}{letter}ь»",
+    ):
+        assert list(projects_module._latin_hits(text)) == _reference_latin_hits(text)
+        assert list(projects_module._quoted_hits(text)) == _reference_quoted_hits(text)

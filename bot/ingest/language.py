@@ -10,6 +10,11 @@ ties.  The evidence is combined as log-odds (positive = Kazakh, negative = Russi
   «что») and a few unmistakably Russian inflections (-ого, -ться, -ский ...).
 * ``lingua`` restricted to Russian and Kazakh, consulted only when the two cheap signals are not decisive
   (short headlines, Kazakh written without Kazakh letters); it is loaded lazily, on the first such call.
+
+Speed: both cheap signals only look inside whitespace-separated chunks (the Latin-look-alike rule only
+looks at a letter's neighbours, and ё/е count alike), so their counts are cached per chunk of the
+ё-folded text (``textfold.folded_text``, shared with the topic and project taggers) and a call adds up a
+few tuples.  ``detect_language`` also skips lingua when its capped evidence could not change the answer.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from bot.textfold import KAZAKH_LETTERS, fold_yo, words
+from bot.textfold import KAZAKH_LETTERS, folded_text, remember, words
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -57,16 +62,30 @@ _RUSSIAN_FUNCTION_WORDS = frozenset(
     где когда чем между около через против без под над перед область области района города
     """.split()
 )
-_RUSSIAN_ENDINGS = re.compile(
-    r"(?:ого|его|ому|ему|ыми|ими|ться|тся|ость|ости|ение|ении|ание|ании|ский|ская|ское|ские"
-    r"|ских|ской|цкий|цкая|ила|или|ился|ется|ются|ует|уют|ных|ным)$"
+# Checked with str.endswith (one C call) on words longer than 4 letters.
+_RUSSIAN_ENDINGS = tuple(
+    """
+    ого его ому ему ыми ими ться тся ость ости ение ении ание ании ский ская ское ские
+    ских ской цкий цкая ила или ился ется ются ует уют ных ным
+    """.split()
 )
 
 _CYRILLIC_LETTERS = "а-яёА-ЯЁ" + "".join(sorted(KAZAKH_LETTERS))  # a regex character-class body
 _CYRILLIC = re.compile(f"[{_CYRILLIC_LETTERS}]")
+_CYRILLIC_SET = frozenset(chr(c) for c in range(0x400, 0x530) if _CYRILLIC.match(chr(c)))  # as a set
 # Some Kazakh sites type a Latin i, ə or ɵ for і, ә, ө; inside a Cyrillic word they are Kazakh letters.
 _HOMOGLYPHS = str.maketrans({"ə": "ә", "Ə": "Ә", "ɵ": "ө", "Ɵ": "Ө"})
-_LATIN_I_IN_CYRILLIC = re.compile(f"(?<=[{_CYRILLIC_LETTERS}])[iI]|[iI](?=[{_CYRILLIC_LETTERS}])")
+# An i or I right after or right before a Cyrillic letter.  The letter comes first in the regex so that
+# the engine can jump from one i to the next instead of trying a look-behind at every position.
+_LATIN_I_IN_CYRILLIC = re.compile(f"[iI](?:(?<=[{_CYRILLIC_LETTERS}].)|(?=[{_CYRILLIC_LETTERS}]))")
+_NEEDS_NORMALISING = re.compile("[iIəƏɵƟ]")
+
+_PER_HIT = math.log(_P_KAZAKH_LETTER_IF_KK / _P_KAZAKH_LETTER_IF_RU)
+_PER_MISS = math.log((1 - _P_KAZAKH_LETTER_IF_KK) / (1 - _P_KAZAKH_LETTER_IF_RU))
+# Per whitespace-separated chunk of the ё-folded text: (Cyrillic letters, Kazakh letters, word votes) after
+# normalising it once (language_score) or twice (detect_language, which normalises before calling it).
+_chunk_stats_once: dict[str, tuple[int, int, int]] = {}
+_chunk_stats_twice: dict[str, tuple[int, int, int]] = {}
 
 
 def detect_language(title: str, summary: str = "", hint: str = "auto") -> Lang:
@@ -76,10 +95,14 @@ def detect_language(title: str, summary: str = "", hint: str = "auto") -> Lang:
     """
     if hint not in ("ru", "kk", "auto"):
         raise ValueError(f"language hint must be 'ru', 'kk' or 'auto', got {hint!r}")
-    text = _normalise(f"{title}\n{summary}")
-    if not _CYRILLIC.search(text):
+    raw = f"{title}\n{summary}"
+    # The same as scoring language_score(_normalise(raw)), which normalises a second time.
+    cyrillic, kazakh, votes = _stats(raw, _chunk_stats_twice, twice=True)
+    if not cyrillic:
         return "kk" if hint == "kk" else "ru"
-    score = language_score(text)
+    score = _letter_score(cyrillic, kazakh) + _word_score(votes)
+    if abs(score) < _DECISIVE and _lingua_can_matter(score, hint):
+        score += _lingua_evidence(_normalise(_normalise(raw)))
     if abs(score) < _TIE and hint != "auto":
         return "kk" if hint == "kk" else "ru"
     return "kk" if score > 0 else "ru"
@@ -87,41 +110,87 @@ def detect_language(title: str, summary: str = "", hint: str = "auto") -> Lang:
 
 def language_score(text: str) -> float:
     """Log-odds that ``text`` is Kazakh rather than Russian (exposed for diagnostics and tests)."""
-    text = _normalise(text)
-    score = _letter_evidence(text) + _word_evidence(text)
+    cyrillic, kazakh, votes = _stats(text, _chunk_stats_once, twice=False)
+    score = _letter_score(cyrillic, kazakh) + _word_score(votes)
     if abs(score) < _DECISIVE:
-        score += _lingua_evidence(text)
+        score += _lingua_evidence(_normalise(text))
     return score
+
+
+def _lingua_can_matter(cheap: float, hint: str) -> bool:
+    """Whether lingua's evidence, capped at ±_LINGUA_CAP, could still change detect_language's answer.
+
+    With no hint only the sign counts: beyond the cap it cannot flip.  With a hint, a score within _TIE
+    of zero also changes the answer, so the margin is the cap plus _TIE.
+    """
+    if hint == "auto":
+        return -_LINGUA_CAP < cheap <= _LINGUA_CAP
+    return -(_LINGUA_CAP + _TIE) < cheap < _LINGUA_CAP + _TIE
+
+
+def _stats(text: str, cache: dict[str, tuple[int, int, int]], *, twice: bool) -> tuple[int, int, int]:
+    """(Cyrillic letters, Kazakh letters, word votes) of the normalised text, summed over its chunks."""
+    cyrillic = kazakh = votes = 0
+    for chunk in folded_text(text).chunks:
+        stats = cache.get(chunk)
+        if stats is None:
+            stats = _chunk_stats(chunk, cache, twice=twice)
+        cyrillic += stats[0]
+        kazakh += stats[1]
+        votes += stats[2]
+    return cyrillic, kazakh, votes
+
+
+def _chunk_stats(chunk: str, cache: dict[str, tuple[int, int, int]], *, twice: bool) -> tuple[int, int, int]:
+    """The counts of one chunk (ё already folded), inlined: this runs for every chunk not seen before."""
+    text = chunk
+    if _NEEDS_NORMALISING.search(chunk) is not None:
+        text = _normalise(_normalise(chunk)) if twice else _normalise(chunk)
+    cyrillic = sum(map(_CYRILLIC_SET.__contains__, text))
+    if not cyrillic:  # Kazakh letters are Cyrillic letters; words without them vote for neither language
+        stats = (0, 0, 0)
+    else:
+        stats = (cyrillic, sum(map(KAZAKH_LETTERS.__contains__, text)), _word_votes_folded(text))
+    remember(cache, chunk, stats)
+    return stats
 
 
 def _normalise(text: str) -> str:
     """Undo Latin look-alikes so that they count as the Kazakh letters they stand for."""
+    if _NEEDS_NORMALISING.search(text) is None:
+        return text
     return _LATIN_I_IN_CYRILLIC.sub(lambda m: "і" if m.group() == "i" else "І", text.translate(_HOMOGLYPHS))
 
 
-def _letter_evidence(text: str) -> float:
+def _letter_score(cyrillic: int, kazakh: int) -> float:
     """Binomial log-likelihood ratio of the observed Kazakh-letter count, capped and damped."""
-    cyrillic = len(_CYRILLIC.findall(text))
-    kazakh = sum(1 for ch in text if ch in KAZAKH_LETTERS)
-    per_hit = math.log(_P_KAZAKH_LETTER_IF_KK / _P_KAZAKH_LETTER_IF_RU)
-    per_miss = math.log((1 - _P_KAZAKH_LETTER_IF_KK) / (1 - _P_KAZAKH_LETTER_IF_RU))
-    llr = kazakh * per_hit + (cyrillic - kazakh) * per_miss
+    llr = kazakh * _PER_HIT + (cyrillic - kazakh) * _PER_MISS
     return max(-_LETTER_CAP, min(_LETTER_CAP, _LETTER_WEIGHT * llr))
 
 
-def _word_evidence(text: str) -> float:
-    """Function words and Russian inflections: present even where Kazakh letters happen to be absent."""
+def _word_votes_folded(text: str) -> int:
     votes = 0
-    for word in words(fold_yo(text), parts=False):
+    # A chunk of letters and digits only is one word (the usual case); words() would find just that.
+    for word in (text.lower(),) if text.isalnum() else words(text, parts=False):
         if word in _KAZAKH_FUNCTION_WORDS:
             votes += 1
-        elif word in _RUSSIAN_FUNCTION_WORDS or (len(word) > 4 and _RUSSIAN_ENDINGS.search(word)):
+        elif word in _RUSSIAN_FUNCTION_WORDS or (len(word) > 4 and word.endswith(_RUSSIAN_ENDINGS)):
             votes -= 1
+    return votes
+
+
+def _word_score(votes: int) -> float:
+    """Function words and Russian inflections: present even where Kazakh letters happen to be absent."""
     return max(-_WORD_CAP, min(_WORD_CAP, _WORD_WEIGHT * votes))
 
 
 def _lingua_evidence(text: str) -> float:
     """lingua's Kazakh-vs-Russian confidence as capped log-odds."""
+    return _lingua_logit(text)
+
+
+@lru_cache(maxsize=1024)
+def _lingua_logit(text: str) -> float:
     from lingua import Language
 
     confidence = _detector().compute_language_confidence(text, Language.KAZAKH)

@@ -17,11 +17,13 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import reduce
+from operator import or_
 from pathlib import Path
 from types import MappingProxyType
 
-from bot.textfold import fold_yo, latin_key
-from bot.topics import PatternError, Rule, compile_pattern
+from bot.textfold import FoldedText, fold_yo, folded_text, latin_key
+from bot.topics import ClauseIndex, IndexedClause, PatternError, Rule, compile_pattern, first_match
 
 __all__ = ["KnownProject", "ProjectCatalog", "ProjectCatalogError", "ProjectMention"]
 
@@ -49,15 +51,23 @@ _TRIGGER_RE = re.compile(
 _QUOTE_RE = re.compile(
     r"«(?P<a>[^«»\n]{2,60})»|“(?P<b>[^“”\n]{2,60})”|„(?P<c>[^„“”\n]{2,60})[“”]|\"(?P<d>[^\"\n]{2,60})\""
 )
+_QUOTE_OPENERS = '«“„"'  # every _QUOTE_RE match starts with one of these
 _SENTENCE_END = re.compile(r"[.!?;\n]")
 _WINDOW_WORDS_BEFORE = 4
 _WINDOW_WORDS_AFTER = 3
 _MAX_NAME_WORDS = 6
 
-_LATIN_WORD = r"[A-Za-z][A-Za-z0-9]*(?:[&'’\-][A-Za-z0-9]+)*"
+_LATIN_WORD_REST = r"[A-Za-z0-9]*(?:[&'’\-][A-Za-z0-9]+)*"
+_LATIN_WORD = rf"[A-Za-z]{_LATIN_WORD_REST}"
+# A run of Latin words not glued to a word, e-mail, path or domain before it.  Written as "a Latin letter,
+# then look behind it" rather than "look behind, then a Latin letter": the same matches, but the regex
+# engine can skip straight to Latin letters instead of trying every position of a Cyrillic text.
 _LATIN_RUN_RE = re.compile(
-    rf"(?<![\w@./\\-]){_LATIN_WORD}(?:[ \t]+(?:&[ \t]+)?{_LATIN_WORD})*(?![\w@]|\.[A-Za-z])"
+    rf"[A-Za-z](?<![\w@./\\-][A-Za-z]){_LATIN_WORD_REST}"
+    rf"(?:[ \t]+(?:&[ \t]+)?{_LATIN_WORD})*(?![\w@]|\.[A-Za-z])"
 )
+# Bytes other than ASCII letters, to tell cheaply whether a text has any Latin letter at all.
+_NOT_ASCII_LETTERS = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
 _CONNECTORS = frozenset({"of", "and", "&", "de", "for", "the"})
 _EDGE_STOPWORDS = frozenset(
     {"the", "a", "an", "in", "on", "at", "by", "for", "with", "from", "to", "of", "and"}
@@ -117,6 +127,19 @@ class ProjectCatalog:
         self._compiled = compiled
         self._known = tuple(c.project for c in compiled)
         self._by_latin_key = {k: c for c in compiled for k in c.latin_keys}
+        # For the indexed search: one ClauseIndex over every clause of every rule.
+        plans = [plan for entry in compiled for rule in entry.rules for plan in rule.plans]
+        self._index = ClauseIndex(plans)
+        indexed = iter(self._index.clauses)
+        entries: list[tuple[int, _CompiledProject, tuple[tuple[int, tuple[IndexedClause, ...]], ...]]] = []
+        for entry in compiled:
+            rules: list[tuple[int, tuple[IndexedClause, ...]]] = []
+            for rule in entry.rules:
+                clauses = tuple(next(indexed) for _ in rule.clauses)
+                rules.append((reduce(or_, (clause.mask for clause in clauses), 0), tuple(clauses)))
+            any_bits = reduce(or_, (mask for mask, _ in rules), 0)
+            entries.append((any_bits, entry, tuple(rules)))
+        self._entries = tuple(entries)
 
     @classmethod
     def load(cls, path: Path) -> ProjectCatalog:
@@ -136,8 +159,11 @@ class ProjectCatalog:
 
     def find(self, text: str, lang: str) -> list[ProjectMention]:
         """Projects and companies named in ``text``, one per key, in order of first appearance."""
-        folded = fold_yo(text)
-        hits = list(self._known_hits(folded, text, lang))
+        prepared = folded_text(text)
+        if prepared.lower_exact:
+            hits = list(self._known_hits(prepared, lang))
+        else:
+            hits = list(self._known_hits_slowly(prepared.folded, text, lang))
         taken = [(h.start, h.end) for h in hits]
         for hit in [*_quoted_hits(text), *_latin_hits(text)]:
             if any(hit.start < end and start < hit.end for start, end in taken):
@@ -165,8 +191,34 @@ class ProjectCatalog:
                 scored.append((score, -index, compiled.project))
         return [project for *_, project in sorted(scored, key=lambda s: (s[0], s[1]), reverse=True)]
 
-    def _known_hits(self, folded: str, original: str, lang: str) -> Iterator[_Hit]:
-        """The earliest catalogued name of each project; extra ``&`` clauses only need to be present."""
+    def _known_hits(self, text: FoldedText, lang: str) -> Iterator[_Hit]:
+        """The earliest catalogued name of each project; extra ``&`` clauses only need to be present.
+
+        Indexed: only rules whose clauses can occur are searched, only where they can start.
+        """
+        candidates = self._index.candidates(text)
+        folded, original = text.folded, text.text
+        lowered: str | None = None
+        for any_bits, compiled, rules in self._entries:
+            if not candidates & any_bits:
+                continue
+            first: re.Match[str] | None = None
+            for mask, clauses in rules:
+                if mask & candidates != mask:
+                    continue
+                if lowered is None:
+                    lowered = text.lowered
+                match = first_match(clauses[0], folded, lowered, candidates)
+                if match is None or not all(first_match(c, folded, lowered, candidates) for c in clauses[1:]):
+                    continue
+                if first is None or match.start() < first.start():
+                    first = match
+            if first is not None:
+                surface = original[first.start() : first.end()]
+                yield _Hit(first.start(), first.end(), _known_mention(compiled.project, lang, surface))
+
+    def _known_hits_slowly(self, folded: str, original: str, lang: str) -> Iterator[_Hit]:
+        """``_known_hits`` by searching every rule over the whole text (the reference, and the fallback)."""
         for compiled in self._compiled:
             first: re.Match[str] | None = None
             for rule in compiled.rules:
@@ -214,7 +266,10 @@ def _fully_matches(rule: Rule, text: str) -> bool:
 
 
 def _quoted_hits(text: str) -> Iterator[_Hit]:
-    for match in _QUOTE_RE.finditer(text):
+    openers = [index for index in map(text.find, _QUOTE_OPENERS) if index >= 0]
+    if not openers:
+        return
+    for match in _QUOTE_RE.finditer(text, min(openers)):  # no match can start before the first opener
         group = next(g for g in ("a", "b", "c", "d") if match.group(g) is not None)
         raw = match.group(group)
         name = " ".join(raw.split())
@@ -263,6 +318,8 @@ def _first_words(text: str, count: int) -> str:
 
 
 def _latin_hits(text: str) -> Iterator[_Hit]:
+    if not text.encode("ascii", "ignore").translate(None, _NOT_ASCII_LETTERS):
+        return  # no Latin letter: scanning a Cyrillic text for one is the slow part
     for match in _LATIN_RUN_RE.finditer(text):
         for start, end in _capitalised_segments(text, match.start(), match.end()):
             name = text[start:end]
