@@ -13,9 +13,11 @@ import aiosqlite
 
 from storage.db import Database
 from storage.models import (
+    InsertedArticle,
     NewArticle,
     ProjectRef,
     RecentFingerprint,
+    RecentStorySignals,
     ReprintSource,
     StoredArticle,
     from_ts,
@@ -92,7 +94,11 @@ class ArticleStore:
         return seen_urls, seen_guids
 
     async def insert_many(self, articles: Sequence[NewArticle]) -> list[int | None]:
-        """Store a batch in one transaction; returns the new ids (None where a stored copy won).
+        """Store a batch in one transaction; returns the new ids (None where a stored copy won)."""
+        return [None if a is None else a.id for a in await self.insert_linked(articles)]
+
+    async def insert_linked(self, articles: Sequence[NewArticle]) -> list[InsertedArticle | None]:
+        """Store a batch in one transaction; returns each new id with its story (None where a stored copy won).
 
         Set-based (a handful of executemany/SELECT round trips per batch, not several per article):
         each statement is a hop to aiosqlite's thread, and per-row hops cost more than the inserts.
@@ -104,11 +110,11 @@ class ArticleStore:
                 floor = int((await cur.fetchone())[0])  # type: ignore[index]
             await conn.executemany(
                 "INSERT OR IGNORE INTO articles (feed_id, url, guid, title, summary, lang, published_at, "
-                "first_seen_at, reprint_of, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "first_seen_at, reprint_of, fingerprint, story_signals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         a.feed_id, a.url, a.guid, a.title, a.summary, a.lang, to_ts(a.published_at),
-                        to_ts(a.first_seen_at), a.reprint_of, a.fingerprint,
+                        to_ts(a.first_seen_at), a.reprint_of, a.fingerprint, " ".join(a.story_signals),
                     )
                     for a in articles
                 ],
@@ -130,13 +136,10 @@ class ArticleStore:
             ]
             if batch_links:
                 await conn.executemany("UPDATE articles SET reprint_of = ? WHERE id = ?", batch_links)
-            # A reprint joins the story of what it reprints; anything else starts its own story.
-            await conn.execute("UPDATE articles SET story_id = id WHERE id > ? AND reprint_of IS NULL", (floor,))
-            await conn.execute(
-                "UPDATE articles SET story_id = coalesce("
-                "(SELECT o.story_id FROM articles o WHERE o.id = articles.reprint_of), articles.id) "
-                "WHERE id > ? AND reprint_of IS NOT NULL",
-                (floor,),
+            stories = await self._stories(conn, articles, ids)
+            await conn.executemany(
+                "UPDATE articles SET story_id = ? WHERE id = ?",
+                [(story, new_id) for new_id, story in zip(ids, stories, strict=True) if new_id is not None],
             )
             topic_rows = [
                 (topic, new_id) for a, new_id in zip(articles, ids, strict=True) if new_id for topic in a.topics
@@ -144,7 +147,44 @@ class ArticleStore:
             if topic_rows:
                 await conn.executemany("INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)", topic_rows)
             await self._store_mentions(conn, articles, ids)
-        return ids
+        return [
+            None if new_id is None or story is None else InsertedArticle(new_id, story)
+            for new_id, story in zip(ids, stories, strict=True)
+        ]
+
+    @staticmethod
+    async def _stories(
+        conn: aiosqlite.Connection, articles: Sequence[NewArticle], ids: Sequence[int | None]
+    ) -> list[int | None]:
+        """The story of every new row, in batch order (a batch position only ever points backwards).
+
+        A reprint joins the story of what it reprints; otherwise the story ingestion chose (stored, or shared
+        with an earlier row of the batch); otherwise the article starts its own story. Stories of stored
+        originals come with one SELECT for the whole batch.
+        """
+        originals = sorted({a.reprint_of for a in articles if a.reprint_of is not None})
+        original_story: dict[int, int] = {}
+        for part in _chunks(originals):
+            async with conn.execute(
+                f"SELECT id, coalesce(story_id, id) FROM articles WHERE id IN ({','.join('?' * len(part))})", part
+            ) as cur:
+                original_story.update({int(r[0]): int(r[1]) for r in await cur.fetchall()})
+        stories: list[int | None] = []
+        for art, new_id in zip(articles, ids, strict=True):
+            if new_id is None:
+                stories.append(None)
+                continue
+            story: int | None = None
+            if art.reprint_of_batch_index is not None:
+                story = stories[art.reprint_of_batch_index]
+            elif art.reprint_of is not None:
+                story = original_story.get(art.reprint_of)
+            if story is None and art.story_of_batch_index is not None:
+                story = stories[art.story_of_batch_index]
+            if story is None:
+                story = art.story_id
+            stories.append(new_id if story is None else story)
+        return stories
 
     @staticmethod
     async def _store_mentions(
@@ -188,6 +228,18 @@ class ArticleStore:
         await conn.executemany(
             "INSERT OR IGNORE INTO project_mentions (project_id, article_id, surface) VALUES (?, ?, ?)", mentions
         )
+
+    async def recent_story_signals(self, since: datetime) -> list[RecentStorySignals]:
+        """Story signals and topics of the articles published since then that have signals (one query)."""
+        sql = (
+            "SELECT a.id, coalesce(a.story_id, a.id) AS story, a.published_at, a.story_signals, "
+            "(SELECT group_concat(t.topic, ' ') FROM article_topics t WHERE t.article_id = a.id) AS topics "
+            "FROM articles a WHERE a.published_at >= ? AND a.story_signals != '' ORDER BY a.id"
+        )
+        async with self._db.conn.execute(sql, (to_ts(since),)) as cur:
+            rows = await cur.fetchall()
+        # Kept light (the signals stay one string): this runs on the event loop for thousands of rows.
+        return [RecentStorySignals(r[0], r[1], from_ts(r[2]), r[3], tuple(r[4].split(" ")) if r[4] else ()) for r in rows]
 
     async def recent_fingerprints(self, since: datetime) -> list[RecentFingerprint]:
         sql = (

@@ -149,6 +149,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_date ON deliveries(local_date);
     CREATE INDEX deliveries_text ON deliveries(text_id);
     """,
+    # 4: story linking (bot/ingest/stories.py): what each article offers for cross-language comparison, kept
+    # so that the next pass rebuilds its index of the last 72 hours without re-reading the texts. Articles
+    # stored before this version have none and simply are never candidates.
+    """
+    ALTER TABLE articles ADD COLUMN story_signals TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

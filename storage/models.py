@@ -94,6 +94,21 @@ class NewArticle:
     fingerprint: str = ""
     # The original is earlier in the same batch (not stored yet, so it has no id): its position there.
     reprint_of_batch_index: int | None = None
+    # The story this article joins, decided by ingestion (bot/ingest/stories.py): a stored story id, or the
+    # position of an earlier article of the same batch whose story it shares. Neither: it starts its own story.
+    # A reprint always takes its original's story, whatever these say.
+    story_id: int | None = None
+    story_of_batch_index: int | None = None
+    # StorySignals.keys() of the article, kept for the next pass's story index.
+    story_signals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InsertedArticle:
+    """A stored article's id and the story it ended up in."""
+
+    id: int
+    story_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +138,17 @@ class ReprintSource:
     feed_name: str
     url: str
     lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecentStorySignals:
+    """What story linking needs of a recently published article."""
+
+    id: int
+    story_id: int
+    published_at: datetime
+    signals: str  # StorySignals.keys() space-separated, as stored: split only where needed (a thread)
+    topics: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

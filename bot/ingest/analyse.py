@@ -20,6 +20,7 @@ from bot.ingest.normalize import NormalEntry, SkipReason, normalize_entry
 from bot.ingest.parse import parse_feed
 from bot.ingest.projects import ProjectCatalog
 from bot.ingest.reprints import fingerprint
+from bot.ingest.stories import StorySignals, signals
 from bot.topics import TopicRules
 from storage import ProjectRef
 
@@ -38,6 +39,9 @@ class Tagged:
     topics: tuple[str, ...]
     projects: tuple[ProjectRef, ...]
     fingerprint: str
+    # What story linking compares across outlets and languages; extracted here, in the workers, because it
+    # is CPU work the event loop should not do.
+    story: StorySignals = StorySignals()
 
 
 def parse_and_normalise(body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
@@ -75,7 +79,16 @@ def tag(entries: list[NormalEntry], hint: str, topics: TopicRules, projects: Pro
                     name_latin=names.get("latin") or (mention.name if mention.name.isascii() else None),
                 )
             )
-        out.append(Tagged(entry, lang, tuple(topics.match(text, lang)), tuple(refs), fingerprint(entry.title, entry.summary)))
+        out.append(
+            Tagged(
+                entry,
+                lang,
+                tuple(topics.match(text, lang)),
+                tuple(refs),
+                fingerprint(entry.title, entry.summary),
+                signals(entry.title, entry.summary, lang),
+            )
+        )
     return out
 
 

@@ -22,6 +22,7 @@ from bot.ingest.normalize import NormalEntry
 from bot.ingest.parse import FeedParseError
 from bot.ingest.projects import ProjectCatalog
 from bot.ingest.reprints import ReprintIndex
+from bot.ingest.stories import STORY_WINDOW, StoryIndex
 from bot.topics import TopicRules
 from storage import FeedSpec, FeedState, NewArticle, Storage
 
@@ -98,6 +99,13 @@ class Ingestor:
             index.extend(
                 (r.id, r.root_id, r.lang, r.fingerprint)
                 for r in await self._storage.articles.recent_fingerprints(now - REPRINT_WINDOW)
+            )
+            # The story index of this pass (used under index.lock, like the reprint index; passes never overlap).
+            # Building it from thousands of rows is CPU work: a thread keeps the event loop responsive. The last
+            # pass's index goes first, so two never sit in memory together.
+            self._stories = StoryIndex()
+            self._stories = await asyncio.to_thread(
+                StoryIndex.from_recent, await self._storage.articles.recent_story_signals(now - STORY_WINDOW)
             )
             async with Fetcher(**self._fetcher_options) as fetcher:  # type: ignore[arg-type]
                 tasks = [self._one_feed(fetcher, feed, index, respect_backoff) for feed in feeds]
@@ -204,12 +212,27 @@ class Ingestor:
     async def _write_chunk(
         self, feed: FeedState, chunk: list[Tagged], index: ReprintIndex, report: FeedReport, seen_at: datetime
     ) -> None:
+        stories = self._stories
         rows = []
         for position, item in enumerate(chunk):
             original = index.original_of(item.lang, item.fingerprint)
-            # Items of this chunk enter the index at once under a negative placeholder id, so a reprint
-            # later in the same chunk finds them; storage resolves the placeholder to the real id.
+            # Items of this chunk enter the indexes at once under a negative placeholder id, so a reprint or a
+            # report of the same story later in the same chunk finds them; storage resolves the placeholders.
             in_batch = -original - 1 if original is not None and original < 0 else None
+            placeholder = -position - 1
+            story_id: int | None = None
+            story_in_batch: int | None = None
+            if original is not None:
+                # A reprint keeps its original's story (storage takes it from reprint_of).
+                known = stories.story_of(original)
+                story = placeholder if known is None else known
+            else:
+                found = stories.best_story(item.story, item.entry.published, item.topics)
+                story = placeholder if found is None else found
+                if found is not None and found < 0:
+                    story_in_batch = -found - 1
+                else:
+                    story_id = found
             rows.append(
                 NewArticle(
                     feed_id=feed.id,
@@ -225,20 +248,26 @@ class Ingestor:
                     reprint_of=None if in_batch is not None else original,
                     fingerprint=item.fingerprint,
                     reprint_of_batch_index=in_batch,
+                    story_id=story_id,
+                    story_of_batch_index=story_in_batch,
+                    story_signals=item.story.keys(),
                 )
             )
-            placeholder = -position - 1
             index.add(placeholder, original if original is not None else placeholder, item.lang, item.fingerprint)
-        ids = await self._storage.articles.insert_many(rows)
-        for position, (row, article_id) in enumerate(zip(rows, ids, strict=True)):
+            stories.add(placeholder, story, item.story, item.entry.published, item.topics)
+        stored = await self._storage.articles.insert_linked(rows)
+        for position, (row, item, inserted) in enumerate(zip(rows, chunk, stored, strict=True)):
             index.remove(-position - 1)
-            if article_id is None:
+            stories.remove(-position - 1)
+            if inserted is None:
                 report.duplicate += 1
                 continue
             report.new += 1
             root = row.reprint_of
             if row.reprint_of_batch_index is not None:
-                root = ids[row.reprint_of_batch_index]
+                first = stored[row.reprint_of_batch_index]
+                root = None if first is None else first.id
             if root is not None:
                 report.reprints += 1
-            index.add(article_id, root or article_id, row.lang, row.fingerprint)
+            index.add(inserted.id, root or inserted.id, row.lang, row.fingerprint)
+            stories.add(inserted.id, inserted.story_id, item.story, item.entry.published, item.topics)
