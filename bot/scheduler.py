@@ -45,9 +45,10 @@ async def deliver_due(
     *,
     options: BroadcastOptions | None = None,
 ) -> DeliveryReport:
-    """One tick: plan and send the digest of everyone due at `now`, and finish anything left open."""
+    """One tick: plan and send the digest of everyone due at `now` and the alerts of project followers
+    with news, and finish anything left open."""
     return await deliver(
-        storage, bot, catalogs.topics, now, options=options or BroadcastOptions.from_settings(settings)
+        storage, bot, catalogs.topics, now, options=options or BroadcastOptions.from_settings(settings), alerts=True
     )
 
 

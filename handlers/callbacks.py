@@ -64,3 +64,10 @@ class ProjectCb(CallbackData, prefix="p"):
     """Show the news about one stored project."""
 
     id: int = Field(ge=1, le=2**53)
+
+
+class FollowCb(CallbackData, prefix="f"):
+    """Follow (on) or stop following (off) one stored project's news."""
+
+    id: int = Field(ge=1, le=2**53)
+    on: bool

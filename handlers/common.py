@@ -65,3 +65,19 @@ async def edit(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup 
             return False
         raise
     return True
+
+
+async def edit_markup(callback: CallbackQuery, markup: InlineKeyboardMarkup | None) -> bool:
+    """Redraw only the buttons of the message a button sits on; like `edit`, a double tap is success."""
+    message = callback.message
+    if not isinstance(message, Message):
+        return False
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" in exc.message:
+            return True
+        if "message to edit not found" in exc.message or "can't be edited" in exc.message:
+            return False
+        raise
+    return True

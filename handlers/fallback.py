@@ -9,9 +9,9 @@ from aiogram.filters import or_f
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import Translator
-from handlers.callbacks import LangCb, NewsCb, SettingsCb, TimeCb, TopicCb, TopicsCb
+from handlers.callbacks import FollowCb, LangCb, NewsCb, SettingsCb, TimeCb, TopicCb, TopicsCb
 
-SUBSCRIBER_BUTTONS = (LangCb, TopicsCb, TopicCb, NewsCb, TimeCb, SettingsCb)
+SUBSCRIBER_BUTTONS = (LangCb, TopicsCb, TopicCb, NewsCb, TimeCb, SettingsCb, FollowCb)
 
 
 async def unknown_command(message: Message, tr: Translator) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -10,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import Translator
 from bot.topics import TopicRules
 from handlers.callbacks import (
+    FollowCb,
     LangCb,
     NewsCb,
     ProjectCb,
@@ -88,9 +89,25 @@ def stop_keyboard(tr: Translator) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def projects_keyboard(projects: Sequence[ProjectSummary], lang: str) -> InlineKeyboardMarkup:
+def projects_keyboard(
+    projects: Sequence[ProjectSummary], tr: Translator, followed: Collection[int] = ()
+) -> InlineKeyboardMarkup:
+    """One button per project (its timeline); the ones the subscriber follows are marked."""
     kb = InlineKeyboardBuilder()
     for project in projects:
-        kb.button(text=_label(project.display_name(lang)), callback_data=ProjectCb(id=project.id))
+        label = _label(project.display_name(tr.lang))
+        if project.id in followed:
+            label = tr("project.followed_mark", name=label)
+        kb.button(text=label, callback_data=ProjectCb(id=project.id))
     kb.adjust(1)
+    return kb.as_markup()
+
+
+def follow_keyboard(project_id: int, following: bool, tr: Translator) -> InlineKeyboardMarkup:
+    """Under a project's timeline: follow it, or stop following it."""
+    kb = InlineKeyboardBuilder()
+    if following:
+        kb.button(text=tr("project.unfollow_button"), callback_data=FollowCb(id=project_id, on=False))
+    else:
+        kb.button(text=tr("project.follow_button"), callback_data=FollowCb(id=project_id, on=True))
     return kb.as_markup()

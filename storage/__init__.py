@@ -8,6 +8,7 @@ from storage.articles import ArticleStore, fts_query
 from storage.db import Database, StorageError
 from storage.deliveries import Ack, Delivery, DeliveryStore, PlannedDigest
 from storage.feeds import FeedStore
+from storage.follows import Follow, FollowStore
 from storage.models import (
     Counts,
     FeedSpec,
@@ -34,6 +35,8 @@ __all__ = [
     "FeedSpec",
     "FeedState",
     "FeedStore",
+    "Follow",
+    "FollowStore",
     "NewArticle",
     "PlannedDigest",
     "ProjectRef",
@@ -62,6 +65,7 @@ class Storage:
         self.subscribers = SubscriberStore(db)
         self.stats = StatsStore(db)
         self.deliveries = DeliveryStore(db)
+        self.follows = FollowStore(db, self.articles)
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:

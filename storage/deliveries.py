@@ -24,6 +24,10 @@ daily news service. The same rule covers a connection dropped after Telegram acc
 sender retries it. One sender per database at a time: recovery assumes nothing else is sending (the
 scheduler never overlaps its delivery ticks; do not run `digest --send` while `run` is delivering).
 
+Alerts about followed projects (`kind = 'alert'`, storage/follows.py) are parts of the same ledger, keyed
+by an alert key instead of a date, and go through the same sender at the same pace with the same rules;
+only a digest's last part marks the subscriber's digest as done for the day.
+
 Rendered texts are stored once in `delivery_texts` (identical digests share a row), so the ledger of
 100,000 subscribers costs a few rows of text, not 100,000 copies.
 """
@@ -78,6 +82,7 @@ class Delivery:
     last_error: str | None
     message_id: int | None
     updated_at: datetime
+    kind: str = "digest"  # or "alert" (a followed project's news): never marks the day's digest as done
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         last_error=row["last_error"],
         message_id=row["message_id"],
         updated_at=from_ts(row["updated_at"]),
+        kind=row["kind"],
     )
 
 
@@ -164,6 +170,42 @@ class DeliveryStore:
                     rows,
                 )
         return created
+
+    async def plan_alert(
+        self,
+        *,
+        chat_id: int,
+        project_id: int,
+        key: str,
+        texts: Sequence[str],
+        seen_article_id: int,
+        now: datetime,
+    ) -> bool:
+        """Write a followed project's alert as pending parts and move the follower's watermark and
+        last-alert time, in one transaction: the alert is planned exactly once, and the stories it tells
+        of are never told again. `key` takes the place of a digest's local date (it must not look like
+        one). False if that key was already planned."""
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM deliveries WHERE chat_id = ? AND local_date = ?", (chat_id, key)
+            ) as cur:
+                if await cur.fetchone() is not None:
+                    return False
+            rows = []
+            for part, text in enumerate(texts, start=1):
+                text_id = await self._text_id(conn, text)
+                rows.append((chat_id, key, part, len(texts), text_id, to_ts(now), to_ts(now), to_ts(now)))
+            await conn.executemany(
+                "INSERT INTO deliveries (chat_id, local_date, part, parts, text_id, digest_until, "
+                "created_at, updated_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'alert')",
+                rows,
+            )
+            await conn.execute(
+                "UPDATE project_follows SET seen_article_id = max(seen_article_id, ?), last_alert_at = ? "
+                "WHERE chat_id = ? AND project_id = ?",
+                (seen_article_id, to_ts(now), chat_id, project_id),
+            )
+        return True
 
     @staticmethod
     async def _text_id(conn: aiosqlite.Connection, text: str) -> int:
@@ -303,13 +345,13 @@ class DeliveryStore:
             )
             for ack in acks:
                 d = ack.delivery
-                if d.part != d.parts:
+                if d.part != d.parts or d.kind != "digest":
                     done.append(False)  # parts go out in order, so only the last one can complete a digest
                     continue
                 cur = await conn.execute(
                     "UPDATE subscribers SET last_digest_date = ?, last_digest_at = ? WHERE chat_id = ? "
                     "AND (last_digest_date IS NULL OR last_digest_date < ?) AND NOT EXISTS "
-                    "(SELECT 1 FROM deliveries WHERE chat_id = ? AND local_date = ? AND status != 'sent')",
+                    "(SELECT 1 FROM deliveries WHERE chat_id = ? AND local_date = ? AND status != 'sent' AND kind = 'digest')",
                     (d.local_date, to_ts(d.until), ack.chat_id, d.local_date, ack.chat_id, d.local_date),
                 )
                 done.append(cur.rowcount == 1)

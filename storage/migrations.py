@@ -155,6 +155,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE articles ADD COLUMN story_signals TEXT NOT NULL DEFAULT '';
     """,
+    # 5: following projects (storage/follows.py). Alerts about them travel through the delivery ledger
+    # like digest parts, told apart by `kind` so that sending one never marks the day's digest as done.
+    # `seen_article_id` is the follower's watermark: articles up to it were known when they followed or
+    # were last alerted (article ids only grow, and a story's id is its first article's).
+    """
+    ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'digest' CHECK (kind IN ('digest', 'alert'));
+    CREATE TABLE project_follows (
+        chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        seen_article_id INTEGER NOT NULL DEFAULT 0,
+        last_alert_at INTEGER,
+        PRIMARY KEY (chat_id, project_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX project_follows_project ON project_follows(project_id);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

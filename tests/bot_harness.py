@@ -176,8 +176,10 @@ class BotApp:
         hours_ago: float = 1.0,
         url: str | None = None,
         feed_id: int | None = None,
+        story_of: StoredArticle | None = None,
     ) -> StoredArticle:
-        """Store one article as ingestion would, first seen and published `hours_ago` before the clock."""
+        """Store one article as ingestion would, first seen and published `hours_ago` before the clock;
+        `story_of`: an article reporting the same event (as story linking would have found)."""
         when = self.clock() - timedelta(hours=hours_ago)
         article = NewArticle(
             feed_id=feed_id or self.feed_id,
@@ -190,6 +192,7 @@ class BotApp:
             first_seen_at=when,
             topics=tuple(topics),
             projects=tuple(projects),
+            story_id=None if story_of is None else (story_of.story_id or story_of.id),
         )
         [article_id] = await self.store.articles.insert_many([article])
         assert article_id is not None

@@ -55,7 +55,10 @@ async def test_tracked_projects_with_counts_and_dates(bot_app: BotApp) -> None:
 
     lines = reply.visible_text.splitlines()
     assert lines[0] == "Инвестиционные проекты в новостях"
-    assert lines[1] == "• Сатимола — 2 упоминания, последняя новость 12.05.2025"
+    assert lines[1] == "Сначала те, о которых больше пишут за последние 30 дней."
+    # By recent attention: two stories about Satimola, then one each, the latest first.
+    assert lines[2] == "• Сатимола — 2 упоминания, последняя новость 12.05.2025"
+    assert [b for b in button_texts(reply)] == ["Сатимола", "Алатау Сити", "Алатау Пауэр", "Жетісу Агро"]
     assert "• Жетісу Агро — 1 упоминание, последняя новость 10.05.2025" in lines
     assert lines[-1] == visible(t("ru", "project.list_hint"))
     assert button_texts(reply)[0] == "Сатимола"
@@ -66,7 +69,8 @@ async def test_tracked_projects_in_kazakh(bot_app: BotApp) -> None:
     await seed(bot_app)
     [reply] = await bot_app.say(CHAT, "/project", lang="kk")
     assert reply.visible_text.startswith(
-        "Жаңалықтардағы инвестициялық жобалар\n• Сатимола — 2 рет аталды, соңғы жаңалық"
+        "Жаңалықтардағы инвестициялық жобалар\nСоңғы 30 күнде көбірек жазылғандары алдымен.\n"
+        "• Сатимола — 2 рет аталды, соңғы жаңалық"
     )
     assert tn("kk", "project.mentions_one", "project.mentions_many", 2) == "2 рет аталды"
 
@@ -143,3 +147,52 @@ async def test_stale_or_forged_project_buttons(bot_app: BotApp, data: str) -> No
 
     assert sent == []
     assert answer == t("ru", "error.stale_button")
+
+
+async def test_projects_with_more_recent_stories_come_first(bot_app: BotApp) -> None:
+    await seed(bot_app)
+    # Old news: three stories about Alatau Power more than 30 days ago do not outweigh recent attention,
+    # and three outlets reporting one event about Zhetisu Agro count as one story.
+    power = discovered("Алатау Пауэр")
+    for i in range(3):
+        await bot_app.add_article(f"Алатау Пауэр: давняя новость {i}", projects=(power,), hours_ago=24 * 40 + i)
+    agro = discovered("Жетісу Агро", "kk")
+    first = await bot_app.add_article("«Жетісу Агро» жылыжай ашты", lang="kk", projects=(agro,), hours_ago=3)
+    await bot_app.add_article("«Жетісу Агро» открыла теплицу", projects=(agro,), hours_ago=3, story_of=first)
+    await bot_app.add_article("Теплица «Жетісу Агро» открыта", projects=(agro,), hours_ago=3, story_of=first)
+
+    [reply] = await bot_app.say(CHAT, "/project")
+
+    # Satimola: 2 recent stories; Zhetisu Agro: 2 (the greenhouse story once, the older one); then by date.
+    assert button_texts(reply) == ["Сатимола", "Жетісу Агро", "Алатау Сити", "Алатау Пауэр"]
+
+
+@pytest.mark.parametrize("ui", ["ru", "kk"])
+async def test_a_story_appears_once_in_the_timeline_with_every_report(bot_app: BotApp, ui: str) -> None:
+    await seed(bot_app)
+    ru = await bot_app.add_article(
+        "Инвестор «Сатимолы» подписал соглашение на 120 млн долларов", projects=(SATIMOLA,), hours_ago=1,
+        url="https://news.example.kz/ru/deal",
+    )
+    await bot_app.add_article(
+        "Сатимола инвесторы 120 млн долларлық келісімге қол қойды", lang="kk", hours_ago=0.5, story_of=ru,
+        url="https://news.example.kz/kk/deal",  # names the project differently: joins by its story
+    )
+
+    [reply] = await bot_app.say(CHAT, "/project Satimola", lang=ui)
+
+    text = reply.visible_text
+    lines = text.splitlines()
+    # The newest story first, headed in the reader's language, the other report as a marked link.
+    if ui == "ru":
+        assert lines[1].startswith("• Инвестор «Сатимолы» подписал соглашение")
+        assert "келісімге қол қойды" not in text
+        assert lines[3] == f"    {t(ui, 'digest.also')} Тест & <Ньюс> </a> ({t(ui, 'lang.kk')})"
+    else:
+        assert lines[1].startswith("• Сатимола инвесторы 120 млн долларлық келісімге")
+        assert "подписал соглашение" not in text
+        assert lines[3] == f"    {t(ui, 'digest.also')} Тест & <Ньюс> </a> ({t(ui, 'lang.ru')})"
+    links = [e["url"] for e in reply.entities if e.get("type") == "text_link"]
+    assert links.count("https://news.example.kz/ru/deal") == 1 and links.count("https://news.example.kz/kk/deal") == 1
+    # The two older Satimola articles are separate stories, still both shown.
+    assert "Сәтімола кен орнында" in text and "месторождении «Сатимола»" in text

@@ -95,7 +95,7 @@ async def test_digest_in_every_language_combination(storage: Storage, news: str,
     assert t(other_ui, "digest.header", date="08.08.2025") not in seen
 
     # Items only in the chosen news languages; nothing outside the window; reprints are not items.
-    assert {a.lang for s in digest.sections for a in s.items} == set(langs)
+    assert {r.lang for s in digest.sections for story in s.items for r in story.reports} == set(langs)
     assert ("RU-INV-0" in seen) == ("ru" in langs)
     assert ("KK-CHINA" in seen) == ("kk" in langs)
     assert "RU-OLD" not in seen
@@ -113,8 +113,12 @@ async def test_digest_in_every_language_combination(storage: Storage, news: str,
     if "ru" in langs:
         investments = digest.sections[0]
         # The story several outlets carried ranks first although it is the oldest.
-        assert investments.items[0].title.startswith("RU-WIDELY")
-        assert f"{t(ui, 'digest.also')} Другое СМИ ({t(ui, 'lang.ru')}), Үшінші ({t(ui, 'lang.kk')})" in seen
+        assert investments.items[0].lead.title.startswith("RU-WIDELY")
+        if news == "both":
+            assert f"{t(ui, 'digest.also')} Другое СМИ ({t(ui, 'lang.ru')}), Үшінші ({t(ui, 'lang.kk')})" in seen
+        else:  # a reader of Russian news only gets no link to the Kazakh reprint
+            assert f"{t(ui, 'digest.also')} Другое СМИ ({t(ui, 'lang.ru')})\n" in seen
+            assert "Үшінші" not in seen
         # More than fit: "…and K more: /digest investments" in the interface language.
         assert investments.more > 0
         more = tn(ui, "digest.more_one", "digest.more_many", investments.more, topic="investments")
@@ -122,7 +126,7 @@ async def test_digest_in_every_language_combination(storage: Storage, news: str,
         # An article on two topics appears once, under the first of them; hostile text is escaped.
         assert seen.count(HOSTILE) == 1
         china = next(s for s in digest.sections if s.topic == "china")
-        assert HOSTILE in [a.title for a in china.items]
+        assert HOSTILE in [story.lead.title for story in china.items]
         assert "&lt;b&gt;КНР&lt;/b&gt;" in "".join(messages) and "<b>КНР</b>" not in "".join(messages)
         _, entities = parse_html("".join(m for m in messages if "КНР" in m))
         assert HOSTILE_URL in [e.get("url") for e in entities]
@@ -136,3 +140,70 @@ async def test_nothing_new_is_said_in_the_interface_language(storage: Storage, u
     digest = await build_digest(storage, request, topic_rules().keys)
     assert digest.empty
     assert render_digest(digest, {}, ZONE) == [t(ui, "digest.empty")]
+
+
+async def seed_bilingual_story(storage: Storage) -> None:
+    """One event reported by three outlets in two languages (a story), next to two single reports."""
+    feeds = await storage.feeds.sync(
+        [
+            FeedSpec("https://ru.example.kz/rss", "Outlet RU", "ru"),
+            FeedSpec("https://kk.example.kz/rss", "Outlet KK", "kk"),
+            FeedSpec("https://other.example.kz/rss", "Другое СМИ", "ru"),
+        ],
+        UNTIL,
+    )
+    ru, kk, other = (f.id for f in feeds)
+
+    def article(feed: int, lang: str, slug: str, title: str, hours_ago: float, story: int | None = None) -> NewArticle:
+        published = UNTIL - timedelta(hours=hours_ago)
+        return NewArticle(
+            feed_id=feed, url=f"https://{lang}.example.kz/{slug}", guid=None, title=title, summary="", lang=lang,
+            published_at=published, first_seen_at=published, topics=("investments",), story_id=story,
+        )
+
+    [first] = await storage.articles.insert_many([article(ru, "ru", "plant", "RU-PLANT завод запущен", 6)])
+    await storage.articles.insert_many(
+        [
+            article(kk, "kk", "plant-kk", "KK-PLANT зауыт іске қосылды", 5, story=first),
+            article(other, "ru", "plant-2", "RU-PLANT-2 запуск завода", 4, story=first),
+            article(ru, "ru", "lone", "RU-LONE свежая одиночная новость", 1),
+            article(kk, "kk", "lone-kk", "KK-LONE жалғыз жаңалық", 1),
+        ]
+    )
+
+
+@pytest.mark.parametrize("ui", ["ru", "kk"])
+async def test_a_story_is_shown_once_headed_in_the_interface_language(storage: Storage, ui: str) -> None:
+    await seed_bilingual_story(storage)
+    rules = topic_rules()
+    request = DigestRequest(topics=("investments",), langs=("ru", "kk"), ui_lang=ui,
+                            since=UNTIL - timedelta(hours=24), until=UNTIL)
+    digest = await build_digest(storage, request, rules.keys)
+    messages = render_digest(digest, {k: rules.name(k, ui) for k in rules.keys}, ZONE)
+    seen = visible(messages)
+    _, entities = parse_html("".join(messages))
+    links = [e.get("url") for e in entities if e.get("type") == "text_link"]
+
+    [section] = digest.sections
+    assert len(section.items) == 3  # the story once, the two lone reports
+    # Three outlets in two languages rank above the newer single reports.
+    top = section.items[0]
+    assert top.lead.lang == ui
+    assert top.lead.title.startswith("RU-PLANT" if ui == "ru" else "KK-PLANT")
+    # Only the lead's headline is shown; the other reports are links marked with outlet and language.
+    headlines = [h for h in ("RU-PLANT завод", "KK-PLANT", "RU-PLANT-2") if h in seen]
+    assert headlines == (["RU-PLANT завод"] if ui == "ru" else ["KK-PLANT"])
+    for url in ("https://ru.example.kz/plant", "https://kk.example.kz/plant-kk", "https://ru.example.kz/plant-2"):
+        assert links.count(url) == 1
+    other = "Outlet KK (" + t(ui, "lang.kk") + ")" if ui == "ru" else "Outlet RU (" + t(ui, "lang.ru") + ")"
+    assert other in seen and "Другое СМИ (" + t(ui, "lang.ru") + ")" in seen
+
+
+async def test_a_story_keeps_only_the_chosen_news_language(storage: Storage) -> None:
+    await seed_bilingual_story(storage)
+    request = DigestRequest(topics=("investments",), langs=("kk",), ui_lang="ru",
+                            since=UNTIL - timedelta(hours=24), until=UNTIL)
+    digest = await build_digest(storage, request, topic_rules().keys)
+    [section] = digest.sections
+    assert [s.lead.title for s in section.items] == ["KK-LONE жалғыз жаңалық", "KK-PLANT зауыт іске қосылды"]
+    assert all(r.lang == "kk" for s in section.items for r in s.reports)

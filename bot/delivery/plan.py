@@ -122,7 +122,7 @@ class DigestFactory:
         self._storage = storage
         self._topics = topics
         self._pools: dict[tuple[datetime, datetime], ArticlePool] = {}
-        self._sections: dict[tuple[datetime, datetime, tuple[str, ...], tuple[str, ...]], Digest] = {}
+        self._sections: dict[tuple[datetime, datetime, tuple[str, ...], tuple[str, ...], str], Digest] = {}
         self._names: dict[str, dict[str, str]] = {}
 
     async def _pool(self, since: datetime, until: datetime) -> ArticlePool:
@@ -135,16 +135,16 @@ class DigestFactory:
         return pool
 
     async def build(self, request: DigestRequest) -> Digest:
-        """Equal to `build_digest(storage, request, topics.keys)`; the interface language plays no part in
-        the selection, so the Russian and Kazakh interfaces share one."""
+        """Equal to `build_digest(storage, request, topics.keys)`. The interface language picks each
+        story's headline (a report in that language when there is one), so it is part of the key."""
         since = max(request.since, request.until - MAX_LOOKBACK)
         wanted = tuple(t for t in self._topics.keys if t in request.topics)
-        key = (since, request.until, wanted, request.langs)
+        key = (since, request.until, wanted, request.langs, request.ui_lang)
         digest = self._sections.get(key)
         if digest is None:
             pool = await self._pool(since, request.until)
             articles = pool.select(wanted, request.langs)
-            digest = Digest(request=request, sections=arrange(articles, wanted, request.per_topic))
+            digest = Digest(request=request, sections=arrange(articles, wanted, request.per_topic, request.ui_lang, request.langs))
             self._sections[key] = digest
         return Digest(request=request, sections=digest.sections)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.digest.stories import Story, group_stories, importance
 from storage import Storage, StoredArticle
 
 MAX_LOOKBACK = timedelta(hours=48)
@@ -27,8 +28,8 @@ class DigestRequest:
 @dataclass(frozen=True)
 class DigestSection:
     topic: str
-    items: tuple[StoredArticle, ...]
-    more: int = 0
+    items: tuple[Story, ...]
+    more: int = 0  # stories on this topic that did not fit
 
 
 @dataclass(frozen=True)
@@ -42,29 +43,28 @@ class Digest:
 
     @property
     def article_ids(self) -> tuple[int, ...]:
-        return tuple(a.id for s in self.sections for a in s.items)
-
-
-def importance(article: StoredArticle) -> tuple[int, int, datetime]:
-    """Reprinted by more outlets first, then reports in both languages, then newest."""
-    outlets = {article.feed_id} | {r.feed_name for r in article.reprints}
-    langs = {article.lang} | {r.lang for r in article.reprints}
-    return (len(outlets), len(langs), article.published_at)
+        return tuple(i for s in self.sections for story in s.items for i in story.article_ids)
 
 
 def arrange(
-    articles: Sequence[StoredArticle], topic_order: Sequence[str], per_topic: int
+    articles: Sequence[StoredArticle],
+    topic_order: Sequence[str],
+    per_topic: int,
+    ui_lang: str,
+    langs: Sequence[str] = ("ru", "kk"),
 ) -> tuple[DigestSection, ...]:
-    """Group by topic in the subscriber's topic order; an article appears once, under its first topic."""
+    """Fold articles into stories, then group by topic in the subscriber's topic order: a story appears
+    once, under the first of its topics the subscriber reads, most important first."""
+    stories = group_stories(articles, ui_lang, langs)
     placed: set[int] = set()
     sections = []
     for topic in topic_order:
-        mine = [a for a in articles if topic in a.topics and a.id not in placed]
+        mine = [s for s in stories if topic in s.topics and s.id not in placed]
         if not mine:
             continue
         mine.sort(key=importance, reverse=True)
         shown = mine[:per_topic]
-        placed.update(a.id for a in mine)
+        placed.update(s.id for s in mine)
         sections.append(DigestSection(topic=topic, items=tuple(shown), more=len(mine) - len(shown)))
     return tuple(sections)
 
@@ -74,4 +74,4 @@ async def build_digest(storage: Storage, request: DigestRequest, topic_order: Se
     since = max(request.since, request.until - MAX_LOOKBACK)
     wanted = [t for t in topic_order if t in request.topics]
     articles = await storage.articles.fresh(topics=wanted, langs=request.langs, since=since, until=request.until)
-    return Digest(request=request, sections=arrange(articles, wanted, request.per_topic))
+    return Digest(request=request, sections=arrange(articles, wanted, request.per_topic, request.ui_lang, request.langs))

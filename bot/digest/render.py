@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.digest.build import Digest
+from bot.digest.stories import Story
 from bot.i18n import t, tn
 from storage import Counts, FeedState, ProjectSummary, StoredArticle, Subscriber
 
@@ -48,16 +49,34 @@ def local_time(moment: datetime, zone: ZoneInfo, ui_lang: str) -> str:
     return moment.astimezone(zone).strftime("%d.%m %H:%M")
 
 
-def article_item(article: StoredArticle, ui_lang: str, zone: ZoneInfo) -> str:
+def article_item(article: StoredArticle, ui_lang: str, zone: ZoneInfo, *, with_reprints: bool = True) -> str:
     """One item: linked headline, then language, source and time; reprints add their outlets as links."""
     title = f'<a href="{esc(article.url)}">{esc(shorten(article.title))}</a>'
     meta = [t(ui_lang, f"lang.{article.lang}"), esc(article.feed_name), local_time(article.published_at, zone, ui_lang)]
     line = f"• {title}\n    {' · '.join(meta)}"
+    if not with_reprints:
+        return line
     extra = [
         f'<a href="{esc(r.url)}">{esc(r.feed_name)}</a> ({t(ui_lang, f"lang.{r.lang}")})' for r in article.reprints[:5]
     ]
     if extra:
         line += "\n    " + t(ui_lang, "digest.also") + " " + ", ".join(extra)
+    return line
+
+
+MAX_REPORT_LINKS = 8
+
+
+def story_item(story: Story, ui_lang: str, zone: ZoneInfo) -> str:
+    """One story: the lead's linked headline, language, outlet and time, then a link to every other
+    report (other outlets, the other language, reprints), each marked by outlet and language."""
+    line = article_item(story.lead, ui_lang, zone, with_reprints=False)
+    others = story.others
+    links = [f'<a href="{esc(r.url)}">{esc(r.outlet)}</a> ({t(ui_lang, f"lang.{r.lang}")})' for r in others]
+    if len(links) > MAX_REPORT_LINKS:
+        links = links[:MAX_REPORT_LINKS] + [f"+{len(others) - MAX_REPORT_LINKS}"]
+    if links:
+        line += "\n    " + t(ui_lang, "digest.also") + " " + ", ".join(links)
     return line
 
 
@@ -97,7 +116,7 @@ def render_digest(digest: Digest, topic_names: dict[str, str], zone: ZoneInfo, *
     blocks: list[str] = [f"<b>{esc(t(ui, title_key, date=date))}</b>"]
     for section in digest.sections:
         name = esc(topic_names.get(section.topic, section.topic))
-        items = [article_item(a, ui, zone) for a in section.items]
+        items = [story_item(s, ui, zone) for s in section.items]
         head = f"<b>{name}</b>\n{items[0]}" if items else f"<b>{name}</b>"
         blocks.append(head)
         blocks.extend(items[1:])
@@ -109,6 +128,12 @@ def render_digest(digest: Digest, topic_names: dict[str, str], zone: ZoneInfo, *
 def render_articles(articles: Sequence[StoredArticle], ui_lang: str, zone: ZoneInfo, header: str) -> list[str]:
     """A titled list of articles (search results, project news) split like a digest."""
     blocks = [header] + [article_item(a, ui_lang, zone) for a in articles]
+    return pack(blocks, sep="\n")
+
+
+def render_stories(stories: Sequence[Story], ui_lang: str, zone: ZoneInfo, header: str) -> list[str]:
+    """A titled list of stories (a project's timeline, an alert) split like a digest."""
+    blocks = [header] + [story_item(s, ui_lang, zone) for s in stories]
     return pack(blocks, sep="\n")
 
 

@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 from bot.textfold import FoldedText, fold_yo, folded_text, latin_key
 from bot.topics import ClauseIndex, IndexedClause, PatternError, Rule, compile_pattern, first_match
+from storage.models import ProjectRef
 
 __all__ = ["KnownProject", "ProjectCatalog", "ProjectCatalogError", "ProjectMention"]
 
@@ -453,3 +454,17 @@ def _latin_keys(project: KnownProject) -> frozenset[str]:
     ]
     keys = {latin_key(text) for text in [*project.names.values(), *plain_aliases, project.key]}
     return frozenset(k for k in keys if len(k) >= 3)
+
+
+def catalog_ref(project: KnownProject) -> ProjectRef:
+    """A catalogued project as storage records it, for one the news has not named yet (to follow it)."""
+    names = project.names
+    return ProjectRef(
+        key=project.key,
+        name=names["ru"],
+        kind=project.kind,
+        known=True,
+        name_ru=names.get("ru"),
+        name_kk=names.get("kk"),
+        name_latin=names.get("latin"),
+    )

@@ -1,0 +1,108 @@
+"""Folding articles into stories for display: one item per event, with a link to every report of it.
+
+Ingestion decides which articles report the same event (`bot/ingest/stories.py` sets `story_id`; a
+reprint shares its original's story). Here a list of stored articles — a digest's window, a project's
+timeline — becomes a list of `Story` items: the headline shown is a report in the reader's interface
+language when the story has one, and every other report (other outlets, the other language, reprints)
+becomes a link marked with its outlet and language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from storage import StoredArticle
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One published copy of a story: where it is, who published it and in which language."""
+
+    url: str
+    outlet: str
+    lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    id: int
+    lead: StoredArticle  # whose headline, outlet and time the item shows
+    articles: tuple[StoredArticle, ...]  # every original report of the story in the list, lead first
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset(t for a in self.articles for t in a.topics)
+
+    @property
+    def reports(self) -> tuple[Report, ...]:
+        """Every copy, the lead first, each URL once (a reprint may sit at an URL already seen)."""
+        seen: set[str] = set()
+        out: list[Report] = []
+        for art in self.articles:
+            copies = [Report(art.url, art.feed_name, art.lang)]
+            copies += [Report(r.url, r.feed_name, r.lang) for r in art.reprints]
+            for report in copies:
+                if report.url not in seen:
+                    seen.add(report.url)
+                    out.append(report)
+        return tuple(out)
+
+    @property
+    def others(self) -> tuple[Report, ...]:
+        """The reports besides the lead's own link."""
+        return self.reports[1:]
+
+    @property
+    def outlets(self) -> frozenset[str]:
+        return frozenset(r.outlet for r in self.reports)
+
+    @property
+    def langs(self) -> frozenset[str]:
+        return frozenset(r.lang for r in self.reports)
+
+    @property
+    def latest(self) -> datetime:
+        return max(a.published_at for a in self.articles)
+
+    @property
+    def article_ids(self) -> tuple[int, ...]:
+        return tuple(a.id for a in self.articles)
+
+
+def story_key(article: StoredArticle) -> int:
+    """Articles stored before story linking existed have no story: each is its own."""
+    return article.story_id if article.story_id is not None else article.id
+
+
+def importance(story: Story) -> tuple[int, int, datetime]:
+    """Covered by more outlets first, then reported in both languages, then the newest."""
+    return (len(story.outlets), len(story.langs), story.latest)
+
+
+def _lead(articles: Sequence[StoredArticle], ui_lang: str) -> StoredArticle:
+    """The first report in the reader's language, or the first report at all (the original)."""
+    ordered = sorted(articles, key=lambda a: (a.published_at, a.id))
+    return next((a for a in ordered if a.lang == ui_lang), ordered[0])
+
+
+def group_stories(
+    articles: Iterable[StoredArticle], ui_lang: str, langs: Sequence[str] = ("ru", "kk")
+) -> list[Story]:
+    """Stories in the order their first article appears in `articles` (so a newest-first list of
+    articles gives a newest-first list of stories). Reprints in a news language the reader did not
+    choose are left out: someone reading only Russian gets no Kazakh links."""
+    groups: dict[int, list[StoredArticle]] = {}
+    for art in articles:
+        if any(r.lang not in langs for r in art.reprints):
+            art = replace(art, reprints=tuple(r for r in art.reprints if r.lang in langs))
+        group = groups.setdefault(story_key(art), [])
+        if all(a.id != art.id for a in group):
+            group.append(art)
+    stories = []
+    for key, group in groups.items():
+        lead = _lead(group, ui_lang)
+        rest = sorted((a for a in group if a.id != lead.id), key=lambda a: (a.published_at, a.id))
+        stories.append(Story(id=key, lead=lead, articles=(lead, *rest)))
+    return stories
