@@ -139,3 +139,31 @@ async def test_a_long_digest_is_split_between_items(bot_app: BotApp) -> None:
     text = "\n".join(m.visible_text or "" for m in messages)
     assert text.count("Крупный инвестиционный проект") == 7 * 5  # five a topic, the rest counted
     assert "…и ещё 3 новости: /digest trade" in text
+
+
+@pytest.mark.parametrize("ui", ["ru", "kk"])
+async def test_a_story_told_in_both_languages_is_one_item(bot_app: BotApp, ui: str) -> None:
+    ru = await bot_app.add_article(
+        "Китайская CHN Energy построит ветропарк на 1 ГВт", topics=("china",), hours_ago=4,
+        url="https://news.example.kz/ru/wind",
+    )
+    await bot_app.add_article(
+        "CHN Energy 1 ГВт жел электр станциясын салады", lang="kk", topics=("china",), hours_ago=3,
+        story_of=ru, url="https://news.example.kz/kk/wind",
+    )
+    await bot_app.add_article("Қытаймен жаңа сауда келісімі", lang="kk", topics=("china",), hours_ago=1)
+    await bot_app.say(CHAT, "/start", lang=ui)
+
+    [digest] = await bot_app.say(CHAT, "/digest china", lang=ui)
+
+    text = digest.visible_text
+    # The story first (two languages outrank the newer single report), headed in the reader's language,
+    # with the other language's report as a marked link; the other headline is not repeated.
+    wind_ru, wind_kk = "построит ветропарк", "жел электр станциясын"
+    headline, other = (wind_ru, wind_kk) if ui == "ru" else (wind_kk, wind_ru)
+    assert text.count(headline) == 1 and other not in text
+    assert text.index(headline) < text.index("сауда келісімі")
+    lang_mark = t(ui, "lang.kk" if ui == "ru" else "lang.ru")
+    assert f"{t(ui, 'digest.also')} Тест & <Ньюс> </a> ({lang_mark})" in text
+    links = [e["url"] for e in digest.entities if e.get("type") == "text_link"]
+    assert {"https://news.example.kz/ru/wind", "https://news.example.kz/kk/wind"} <= set(links)
