@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from zoneinfo import ZoneInfo
 
 from aiogram.exceptions import TelegramBadRequest
@@ -56,24 +56,20 @@ async def edit(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup 
     message = callback.message
     if not isinstance(message, Message):
         return False
-    try:
-        await message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest as exc:
-        if "not modified" in exc.message:
-            return True
-        if "message to edit not found" in exc.message or "can't be edited" in exc.message:
-            return False
-        raise
-    return True
+    return await _redrawn(message.edit_text(text, reply_markup=markup))
 
 
 async def edit_markup(callback: CallbackQuery, markup: InlineKeyboardMarkup | None) -> bool:
-    """Redraw only the buttons of the message a button sits on; like `edit`, a double tap is success."""
+    """Redraw only the buttons of the message a button sits on; the same rules as `edit`."""
     message = callback.message
     if not isinstance(message, Message):
         return False
+    return await _redrawn(message.edit_reply_markup(reply_markup=markup))
+
+
+async def _redrawn(request: Awaitable[object]) -> bool:
     try:
-        await message.edit_reply_markup(reply_markup=markup)
+        await request
     except TelegramBadRequest as exc:
         if "not modified" in exc.message:
             return True
