@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCHMARKS := $(patsubst benchmarks/bench_%.py,%,$(wildcard benchmarks/bench_*.py))
 
-.PHONY: run test lint robustness bench i18n-extract i18n-update i18n-compile clean
+.PHONY: run test lint robustness bench $(addprefix bench-,$(BENCHMARKS)) i18n-extract i18n-update i18n-compile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +25,15 @@ lint: $(STAMP)
 robustness: $(STAMP)
 	$(PY) -m pytest -q -m robustness -o addopts=''
 
-bench: $(STAMP)
-	$(PY) benchmarks/bench_ingest.py
+# Benchmarks (minutes each; they print their results, which go into benchmarks/RESULTS.md by hand).
+# `make bench` runs every benchmarks/bench_NAME.py in turn; `make bench-NAME` one of them, with BENCH_ARGS_NAME.
+# bench-tagging compares with a git revision only when asked: make bench-tagging BENCH_ARGS_tagging="--baseline HEAD~1"
+BENCH_ARGS_tagging ?= --no-baseline
+
+bench: $(addprefix bench-,$(BENCHMARKS))
+
+$(addprefix bench-,$(BENCHMARKS)): bench-%: $(STAMP)
+	$(PY) benchmarks/bench_$*.py $(BENCH_ARGS_$*)
 
 # Translation catalogs (Babel): extract message ids from the code, merge them into ru/kk, compile .mo files.
 i18n-extract: $(STAMP)

@@ -2,8 +2,9 @@
 
 /healthz answers 200 when the database takes writes, the scheduler runs, ingestion succeeded recently
 and no digest part has waited too long; otherwise 503, with the reasons in the JSON body.
-/metrics is Prometheus text from prometheus-client; the gauges are read from the database at scrape
-time, so they are right after a restart too.
+/metrics is Prometheus text from prometheus-client (the metrics are declared in bot/metrics.py): the
+counters move as ingestion passes finish and the broadcaster sends, the gauges are read from the database
+at scrape time, so they are right after a restart too.
 """
 
 from __future__ import annotations
@@ -14,22 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.clock import Clock, utc_now
+from bot.metrics import ARTICLES, FEEDS_FAILING, LAG, LAST_INGEST, QUEUE, REGISTRY
 from storage import Storage
 from storage.maintenance import MaintenanceStore
-
-REGISTRY = CollectorRegistry(auto_describe=True)
-MESSAGES_SENT = Counter("habar_messages_sent", "Digest parts and alerts Telegram acknowledged", registry=REGISTRY)
-FLOOD_WAITS = Counter("habar_telegram_429", "Answers of 429 Too Many Requests from Telegram", registry=REGISTRY)
-ARTICLES = Gauge("habar_articles", "Articles stored", ["lang"], registry=REGISTRY)
-INGESTED = Counter("habar_articles_ingested", "Articles stored by ingestion passes of this process", registry=REGISTRY)
-FEEDS_FAILING = Gauge("habar_feeds_failing", "Feeds whose last fetch failed", registry=REGISTRY)
-QUEUE = Gauge("habar_digest_queue", "Digest parts planned but not yet acknowledged", registry=REGISTRY)
-LAG = Gauge("habar_delivery_lag_seconds", "Age of the oldest digest part not yet acknowledged", registry=REGISTRY)
-LAST_INGEST = Gauge("habar_last_ingest_success_timestamp", "Unix time of the last successful feed fetch", registry=REGISTRY)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Logging: one line per event, key=value (or JSON), with the bot token redacted from everything.
 
 aiogram and aiohttp put request URLs (which contain the token) into exception texts; the filter
-rewrites the message, its arguments and any formatted traceback, so no handler can leak it.
+rewrites the message, its arguments and any formatted traceback, so no handler can leak it, and an
+exception nobody caught is logged through the same handler instead of Python's own traceback printer.
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from types import TracebackType
 
 _TOKEN_SHAPE = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
 REDACTED = "<redacted>"
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` without the given secrets or anything shaped like a bot token.
+
+    A token's secret half (after the colon) is removed on its own too, so that a URL with the colon
+    percent-encoded (`123%3AAbc…`) or a message that quotes only the secret part does not leak it.
+    """
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
+            _, colon, half = secret.partition(":")
+            if colon and len(half) >= 8:
+                text = text.replace(half, REDACTED)
     return _TOKEN_SHAPE.sub(REDACTED, text)
 
 
@@ -73,3 +83,15 @@ def setup_logging(level: str = "INFO", fmt: str = "kv", secrets: tuple[str, ...]
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # APScheduler logs every run of the minute delivery tick at INFO; our jobs log their own summary lines.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+    sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """An exception nothing caught (e.g. `run` failing at start) goes through the redacting handler too:
+    Python's own traceback printer would write aiohttp's texts, URL and token included, straight to stderr."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("habar").critical("stopped by %s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb))

@@ -41,6 +41,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import LinkPreviewOptions
 
+from bot import metrics
 from bot.config import MAX_BROADCAST_RATE, Settings
 from bot.delivery.groupcommit import GroupCommit
 from bot.delivery.ratelimit import RateLimiter, Sleep
@@ -276,6 +277,7 @@ class Broadcaster:
                 return False
             done = await self._acks.submit(Ack(part, job.chat_id, message.message_id))
             self.report.sent += 1
+            metrics.message_sent()
             self.report.completed += done
             return True
 
@@ -283,9 +285,11 @@ class Broadcaster:
         """Act on a failed send; True to send the same part again (possibly to a new chat id)."""
         verdict = classify(exc)
         error = self._error_text(exc)
+        metrics.send_error(verdict.value)
         if verdict is Verdict.FLOOD:
             assert isinstance(exc, TelegramRetryAfter)
             self.report.flood_waits += 1
+            metrics.flood_wait()
             self._limiter.penalize(exc.retry_after, self._monotonic())
             log.warning("flood control: pausing the broadcast for %s s", exc.retry_after)
             return True

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.clock import Clock, utc_now
 from bot.ingest.analyse import Analyser, Tagged
 from bot.ingest.backoff import next_attempt
@@ -119,6 +120,7 @@ class Ingestor:
                 report.failed,
                 (report.finished - report.started).total_seconds(),
             )
+            metrics.ingest_pass(report)
             return report
 
     async def _one_feed(
