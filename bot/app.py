@@ -169,7 +169,8 @@ async def run_bot(settings: Settings) -> int:
         if settings.health_port:
             policy = HealthPolicy(ingest_stale_after=timedelta(minutes=3 * settings.ingest_interval_minutes + 30))
             health = await start_health_server(
-                create_health_app(storage, policy, lambda: bool(scheduler.running)), settings.health_port
+                create_health_app(storage, policy, lambda: bool(scheduler.running)), settings.health_port,
+                settings.health_host,
             )
         if settings.webhook_url:
             await _serve_webhook(dp, bot, settings)

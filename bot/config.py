@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"  # 0.0.0.0 in a container whose port is published to a Prometheus
     retention_days: int = Field(default=365, ge=1)
 
     @field_validator("webhook_url", "health_port", "webhook_secret", mode="before")

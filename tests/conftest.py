@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from storage import Storage
 
-# Tests never read a developer's .env or environment by accident.
+# Tests never read a developer's .env or environment by accident: every setting's variable is cleared.
 for _name in list(os.environ):
-    if _name in {
-        "BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "FEEDS_FILE", "TOPICS_FILE", "TIMEZONE",
-        "DIGEST_TIME", "INGEST_INTERVAL_MINUTES", "ADMIN_IDS", "BROADCAST_RATE", "LOG_LEVEL", "LOG_FORMAT",
-    }:
+    if _name.lower() in Settings.model_fields:
         del os.environ[_name]
 
 FIXTURES = Path(__file__).parent / "fixtures"
