@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -149,12 +150,13 @@ async def _serve_webhook(dp: Dispatcher, bot: Bot, settings: Settings) -> None:
         await runner.cleanup()
 
 
-async def run_bot(settings: Settings) -> int:
-    """Polling (or webhook) with the scheduler until SIGINT/SIGTERM; then closes everything it opened."""
+async def run_bot(settings: Settings, catalogs: Catalogs | None = None) -> int:
+    """Polling (or webhook) with the scheduler until SIGINT/SIGTERM; then closes everything it opened.
+    Returns 2 when Telegram refuses the token."""
     from bot.health import HealthPolicy, create_health_app, start_health_server
     from bot.scheduler import create_scheduler
 
-    catalogs = load_catalogs(settings)
+    catalogs = catalogs or load_catalogs(settings)
     storage = await Storage.open(settings.database_path)
     bot = create_bot(settings)
     ingestor, analyser = create_ingestor(storage, settings, catalogs)
@@ -163,7 +165,13 @@ async def run_bot(settings: Settings) -> int:
     add_retention_job(scheduler, storage, settings)
     health = None
     try:
-        me = await bot.get_me()
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            log.critical(
+                "Telegram refused BOT_TOKEN (401 Unauthorized): check it in .env, or get a new one from @BotFather"
+            )
+            return 2  # a configuration error, like a bad setting
         log.info("bot started username=%s", me.username)
         scheduler.start()
         if settings.health_port:

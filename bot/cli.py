@@ -46,12 +46,13 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def _catalogs(settings: Settings):  # noqa: ANN202 — returns bot.services.Catalogs, imported lazily
     from bot.feeds_file import FeedsFileError
+    from bot.ingest.projects import ProjectCatalogError
     from bot.services import load_catalogs
     from bot.topics import TopicsFileError
 
     try:
         return load_catalogs(settings)
-    except (FeedsFileError, TopicsFileError, ValueError) as exc:
+    except (FeedsFileError, TopicsFileError, ProjectCatalogError, ValueError) as exc:
         raise ConfigError(str(exc)) from None
 
 
@@ -261,6 +262,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         messages = await preview_digest(settings, ui="ru", lang="both", topics=None, hours=48)
         print("\n\n".join(messages))
         return EXIT_OK
+    catalogs = _catalogs(settings)  # a bad feeds/topics/projects file is a configuration error (exit 2)
     from bot.app import run_bot
 
-    return await run_bot(settings)
+    return await run_bot(settings, catalogs)

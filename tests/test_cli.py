@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feed_server import FeedServer, feed_server  # noqa: F401
 from tests.feedgen import Item, atom, rss
 
@@ -160,3 +161,18 @@ def test_almaty_is_utc_plus_5_from_tzdata() -> None:
 
     assert datetime(2025, 1, 15, tzinfo=ZoneInfo("Asia/Almaty")).utcoffset() == timedelta(hours=5)
     assert datetime(2025, 7, 15, tzinfo=ZoneInfo("Asia/Almaty")).utcoffset() == timedelta(hours=5)
+
+
+async def test_run_with_a_token_telegram_refuses_says_so_and_exits_2(
+    fake_telegram: FakeTelegram, env: dict[str, str], tmp_path: Path  # noqa: F811
+) -> None:
+    wrong = "999999:wrong-token-for-this-test-only"
+    env = {**env, "BOT_TOKEN": wrong, "TELEGRAM_API_URL": fake_telegram.base_url}
+    # A missing feeds file is a configuration error for `run` too, named, before Telegram is asked.
+    code, out, err = await habar("run", env=env, cwd=tmp_path)
+    assert code == 2 and "feeds.toml does not exist" in err and "Traceback" not in err
+    (tmp_path / "feeds.toml").write_text('[[feeds]]\nurl = "http://127.0.0.1:9/rss"\nname = "X"\nlang = "ru"\n')
+    code, out, err = await habar("run", env=env, cwd=tmp_path)
+    assert code == 2, err
+    assert "Telegram refused BOT_TOKEN" in err and "@BotFather" in err
+    assert wrong not in out + err and "Traceback" not in err
