@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections import defaultdict
@@ -238,8 +239,9 @@ class ArticleStore:
         )
         async with self._db.conn.execute(sql, (to_ts(since),)) as cur:
             rows = await cur.fetchall()
-        # Kept light (the signals stay one string): this runs on the event loop for thousands of rows.
-        return [RecentStorySignals(r[0], r[1], from_ts(r[2]), r[3], tuple(r[4].split(" ")) if r[4] else ()) for r in rows]
+        # Kept light (the signals stay one string), and in a thread: thousands of rows are tens of milliseconds
+        # of CPU that the event loop should not wait for in one piece.
+        return await asyncio.to_thread(_recent_story_signals, rows)
 
     async def recent_fingerprints(self, since: datetime) -> list[RecentFingerprint]:
         sql = (
@@ -248,7 +250,7 @@ class ArticleStore:
         )
         async with self._db.conn.execute(sql, (to_ts(since),)) as cur:
             rows = await cur.fetchall()
-        return [RecentFingerprint(r["id"], r["feed_id"], r["lang"], r["fingerprint"], r["root"]) for r in rows]
+        return await asyncio.to_thread(_recent_fingerprints, rows)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -361,6 +363,15 @@ class ArticleStore:
         async with self._db.conn.execute("SELECT count(*) FROM articles") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+
+def _recent_story_signals(rows: Iterable[sqlite3.Row]) -> list[RecentStorySignals]:
+    return [RecentStorySignals(r[0], r[1], from_ts(r[2]), r[3], tuple(r[4].split(" ")) if r[4] else ()) for r in rows]
+
+
+def _recent_fingerprints(rows: Iterable[sqlite3.Row]) -> list[RecentFingerprint]:
+    # By position (id, feed_id, lang, fingerprint, root): looking columns up by name costs more per row.
+    return [RecentFingerprint(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def _with_reprints(art: StoredArticle, sources: list[ReprintSource]) -> StoredArticle:

@@ -4,11 +4,16 @@ Two ways to run them, same functions: in a thread (tests, small installs) or in 
 processes (the service and the CLI). Threads keep the loop responsive but share one interpreter lock,
 so a pass over hundreds of feeds is CPU-bound on one core and the loop still waits for the lock in
 turns; processes let parsing use every core and leave the event loop's interpreter to the bot.
+
+With processes, what crosses the pipe is pickled on one side and unpickled on the other, and the
+unpickling of results happens in the parent under its interpreter lock: so results carry only what
+the parent does not already have (`_tag_in_worker` sends back the tags, not the entries it was given).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +25,7 @@ from bot.ingest.normalize import NormalEntry, SkipReason, normalize_entry
 from bot.ingest.parse import parse_feed
 from bot.ingest.projects import ProjectCatalog
 from bot.ingest.reprints import fingerprint
-from bot.ingest.stories import StorySignals, signals
+from bot.ingest.stories import AliasTable, StorySignals, signals
 from bot.topics import TopicRules
 from storage import ProjectRef
 
@@ -58,9 +63,19 @@ def parse_and_normalise(body: bytes, url: str, content_type: str | None, now: da
     return Parsed(feed.problem, entries, skipped)
 
 
+# What tagging adds to one entry: language, topics, project mentions, reprint fingerprint, story signals.
+Tags = tuple[str, tuple[str, ...], tuple[ProjectRef, ...], str, StorySignals]
+
+
 def tag(entries: list[NormalEntry], hint: str, topics: TopicRules, projects: ProjectCatalog) -> list[Tagged]:
+    tags = tags_of(entries, hint, topics, projects)
+    return [Tagged(entry, *t) for entry, t in zip(entries, tags, strict=True)]
+
+
+def tags_of(entries: list[NormalEntry], hint: str, topics: TopicRules, projects: ProjectCatalog) -> list[Tags]:
+    """The tags of each entry, in order (without the entry: a worker process need not send it back)."""
     known = {p.key: p for p in projects.known}
-    out = []
+    out: list[Tags] = []
     for entry in entries:
         lang = detect_language(entry.title, entry.summary, hint)
         text = f"{entry.title}\n{entry.summary}"
@@ -79,15 +94,12 @@ def tag(entries: list[NormalEntry], hint: str, topics: TopicRules, projects: Pro
                     name_latin=names.get("latin") or (mention.name if mention.name.isascii() else None),
                 )
             )
+        story = signals(entry.title, entry.summary, lang)
+        # The flat keys are asked for several times during linking and storing; computed here, in a worker,
+        # they travel with the signals (pickled with them) instead of costing the parent's CPU.
+        story.keys()
         out.append(
-            Tagged(
-                entry,
-                lang,
-                tuple(topics.match(text, lang)),
-                tuple(refs),
-                fingerprint(entry.title, entry.summary),
-                signals(entry.title, entry.summary, lang),
-            )
+            (lang, tuple(topics.match(text, lang)), tuple(refs), fingerprint(entry.title, entry.summary), story)
         )
     return out
 
@@ -98,6 +110,9 @@ class Analyser:
     def __init__(self, topics: TopicRules, projects: ProjectCatalog) -> None:
         self._topics = topics
         self._projects = projects
+
+    async def start(self) -> None:
+        """Get ready before a pass (nothing to do for threads)."""
 
     async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
         return await asyncio.to_thread(parse_and_normalise, body, url, content_type, now)
@@ -119,11 +134,19 @@ _worker_rules: tuple[TopicRules, ProjectCatalog] | None = None
 def _init_worker(topics_file: str, projects_file: str) -> None:
     global _worker_rules
     _worker_rules = (TopicRules.load(Path(topics_file)), ProjectCatalog.load(Path(projects_file)))
+    AliasTable.default()  # loaded now rather than during the first pass
+    # The compiled rules live as long as the worker: taken out of the cyclic collector's view, so its
+    # full collections (triggered by the garbage every feed leaves) do not walk them again and again.
+    gc.freeze()
 
 
-def _tag_in_worker(entries: list[NormalEntry], hint: str) -> list[Tagged]:
+def _ready() -> None:
+    """A no-op job: submitted once per worker to have the pool start its processes."""
+
+
+def _tag_in_worker(entries: list[NormalEntry], hint: str) -> list[Tags]:
     assert _worker_rules is not None, "worker started without its rules"
-    return tag(entries, hint, *_worker_rules)
+    return tags_of(entries, hint, *_worker_rules)
 
 
 class ProcessAnalyser(Analyser):
@@ -131,6 +154,12 @@ class ProcessAnalyser(Analyser):
 
     `forkserver` rather than fork: the parent has threads (aiosqlite, the default executor), and forking
     a threaded process can copy a held lock into the child.
+
+    Tagging jumps the queue: at most two parse jobs per worker are in the pool at a time (one running, one
+    ready, so no worker waits for the event loop to hand it the next), so a feed that has been parsed is
+    tagged (and then written, on the parent's side) while other feeds are still being parsed, instead of
+    after all of them. The parent's share of a pass (deciding and writing) then overlaps the workers'
+    share, and parsed feeds do not pile up in the parent's memory.
     """
 
     def __init__(
@@ -139,22 +168,45 @@ class ProcessAnalyser(Analyser):
     ) -> None:
         super().__init__(topics, projects)
         context = multiprocessing.get_context("forkserver")
+        self._workers = workers or max(1, min(4, multiprocessing.cpu_count()))
         self._pool = ProcessPoolExecutor(
-            max_workers=workers or max(1, min(4, multiprocessing.cpu_count())),
+            max_workers=self._workers,
             mp_context=context,
             initializer=_init_worker,
             initargs=(str(topics_file), str(projects_file)),
         )
+        self._parse_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._started = False
+
+    async def start(self) -> None:
+        """Start the worker processes from a thread, once.
+
+        The pool starts a process at a submit that finds no idle worker, in the submitting thread, and the
+        first one also starts the fork server (a fresh interpreter importing the main module): done from
+        the event loop, that blocks it for a good part of a second at the first pass.
+        """
+        if not self._started:
+            await asyncio.to_thread(self._start_workers)
+            self._started = True
+
+    def _start_workers(self) -> None:
+        # Submitted back to back while the first workers still load their rules, so each finds none idle.
+        for future in [self._pool.submit(_ready) for _ in range(self._workers)]:
+            future.result()
 
     async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, parse_and_normalise, body, url, content_type, now)
+        if self._parse_slots is None or self._parse_slots[0] is not loop:  # a semaphore serves one loop
+            self._parse_slots = (loop, asyncio.Semaphore(2 * self._workers))
+        async with self._parse_slots[1]:
+            return await loop.run_in_executor(self._pool, parse_and_normalise, body, url, content_type, now)
 
     async def tag(self, entries: list[NormalEntry], hint: str) -> list[Tagged]:
         if not entries:
             return []
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _tag_in_worker, entries, hint)
+        tags = await loop.run_in_executor(self._pool, _tag_in_worker, entries, hint)
+        return [Tagged(entry, *t) for entry, t in zip(entries, tags, strict=True)]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -3,14 +3,24 @@
 Each step has one job; the decisions (back-off, reprints, language, topics, projects) are pure functions
 in their own modules. Everything CPU-heavy (parsing, tagging) runs off the event loop (bot.ingest.analyse:
 a thread, or worker processes in the service) so that a pass over hundreds of feeds never stalls the bot.
+
+What stays in this process is kept off the event loop too: building the pass's reprint and story indexes,
+and deciding each batch's reprints and stories against them, run in a thread (one at a time, under the
+pass's write lock), so the loop gets the interpreter lock back every few milliseconds instead of waiting
+for a whole batch or a whole index. The indexes are loaded only once a feed has new entries to write
+(`_PassIndexes`): a pass over unchanged feeds never loads them. And during a pass the objects alive at its
+start are hidden from the cyclic garbage collector (`_collector_spared`), whose full collections otherwise
+walk the whole heap, indexes included, and stop every thread for 50-100 ms each time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,12 +35,81 @@ from bot.ingest.projects import ProjectCatalog
 from bot.ingest.reprints import ReprintIndex
 from bot.ingest.stories import STORY_WINDOW, StoryIndex
 from bot.topics import TopicRules
-from storage import FeedSpec, FeedState, NewArticle, Storage
+from storage import FeedSpec, FeedState, NewArticle, RecentFingerprint, Storage
+from storage.models import InsertedArticle, RecentStorySignals
 
 log = logging.getLogger(__name__)
 
 REPRINT_WINDOW = timedelta(hours=72)
 WRITE_CHUNK = 200
+
+# Passes (of any Ingestor in this process) that have the collector's view frozen; see _collector_spared.
+_frozen_passes = 0
+
+
+@contextmanager
+def _collector_spared() -> Iterator[None]:
+    """Move every object alive now out of the cyclic collector's reach until the pass ends.
+
+    A full (generation 2) collection visits every tracked object; with a pass's indexes, the tagged
+    entries and the bot's own state that is a few hundred thousand objects and 50-100 ms during which no
+    thread runs, the event loop included. Frozen objects are still freed by reference counting; only
+    cycles among them wait until the end of the pass, when everything frozen is handed back. Nested or
+    overlapping passes (tests run several Ingestors) hand back only when the last one ends.
+    `_spare_survivors` freezes again as the pass goes, so what it adds to its indexes is spared too.
+    """
+    global _frozen_passes
+    gc.freeze()
+    _frozen_passes += 1
+    try:
+        yield
+    finally:
+        _frozen_passes -= 1
+        if _frozen_passes == 0:
+            gc.unfreeze()
+
+
+def _spare_survivors() -> None:
+    """During a pass, also freeze what has been created since the last freeze (mostly index entries)."""
+    if _frozen_passes:
+        gc.freeze()
+
+
+def _build_indexes(
+    fingerprints: Sequence[RecentFingerprint], story_rows: Sequence[RecentStorySignals]
+) -> tuple[ReprintIndex, StoryIndex]:
+    """The reprint and story indexes of a pass (CPU work over thousands of rows: run in a thread)."""
+    index = ReprintIndex()
+    index.extend((r.id, r.root_id, r.lang, r.fingerprint) for r in fingerprints)
+    return index, StoryIndex.from_recent(story_rows)
+
+
+class _PassIndexes:
+    """The reprint and story indexes of one pass, loaded from the store when first needed.
+
+    Deciding reprints and stories and writing the chunk are one step under `lock`, so two feeds of the pass
+    never both claim to be the original of the same press release; the indexes are loaded under the same
+    lock, before the pass's first write, so they hold exactly what they would have held at its start.
+    """
+
+    def __init__(self, storage: Storage, now: datetime) -> None:
+        self.lock = asyncio.Lock()
+        self._storage = storage
+        self._now = now
+        self._built: tuple[ReprintIndex, StoryIndex] | None = None
+
+    async def get(self) -> tuple[ReprintIndex, StoryIndex]:
+        """The indexes, loaded on the first call (callers hold `lock`)."""
+        if self._built is None:
+            fingerprints = await self._storage.articles.recent_fingerprints(self._now - REPRINT_WINDOW)
+            story_rows = await self._storage.articles.recent_story_signals(self._now - STORY_WINDOW)
+            self._built = await asyncio.to_thread(_build_indexes, fingerprints, story_rows)
+            _spare_survivors()
+        return self._built
+
+    def release(self) -> None:
+        """Drop the indexes (a later `get` loads them again): between passes they are only memory."""
+        self._built = None
 
 
 @dataclass
@@ -68,7 +147,7 @@ class IngestReport:
 
 
 class Ingestor:
-    """Runs passes; holds only what is shared across feeds of one pass (the fetcher and reprint index)."""
+    """Runs passes; holds only what is shared across feeds of one pass (the fetcher and the indexes)."""
 
     def __init__(
         self,
@@ -85,6 +164,8 @@ class Ingestor:
         self._clock = clock
         self._fetcher_options = fetcher_options or {}
         self._lock = asyncio.Lock()
+        # The indexes of the current (or last) pass; `_write_chunk` loads them again if asked after the pass.
+        self._indexes: _PassIndexes | None = None
 
     @property
     def running(self) -> bool:
@@ -95,22 +176,20 @@ class Ingestor:
         async with self._lock:
             now = self._clock()
             report = IngestReport(started=now)
+            # Worker processes start from a thread, not at the first parse (which would block the loop).
+            await self._analyser.start()
             feeds = await self._storage.feeds.sync(specs, now)
-            index = ReprintIndex()
-            index.extend(
-                (r.id, r.root_id, r.lang, r.fingerprint)
-                for r in await self._storage.articles.recent_fingerprints(now - REPRINT_WINDOW)
-            )
-            # The story index of this pass (used under index.lock, like the reprint index; passes never overlap).
-            # Building it from thousands of rows is CPU work: a thread keeps the event loop responsive. The last
-            # pass's index goes first, so two never sit in memory together.
-            self._stories = StoryIndex()
-            self._stories = await asyncio.to_thread(
-                StoryIndex.from_recent, await self._storage.articles.recent_story_signals(now - STORY_WINDOW)
-            )
-            async with Fetcher(**self._fetcher_options) as fetcher:  # type: ignore[arg-type]
-                tasks = [self._one_feed(fetcher, feed, index, respect_backoff) for feed in feeds]
-                report.feeds = list(await asyncio.gather(*tasks))
+            # The last pass's indexes go first, so two never sit in memory together.
+            if self._indexes is not None:
+                self._indexes.release()
+            self._indexes = indexes = _PassIndexes(self._storage, now)
+            try:
+                with _collector_spared():
+                    async with Fetcher(**self._fetcher_options) as fetcher:  # type: ignore[arg-type]
+                        tasks = [self._one_feed(fetcher, feed, indexes, respect_backoff) for feed in feeds]
+                        report.feeds = list(await asyncio.gather(*tasks))
+            finally:
+                indexes.release()
             report.finished = self._clock()
             log.info(
                 "ingest pass feeds=%d new=%d duplicate=%d failed=%d seconds=%.1f",
@@ -124,11 +203,11 @@ class Ingestor:
             return report
 
     async def _one_feed(
-        self, fetcher: Fetcher, feed: FeedState, index: ReprintIndex, respect_backoff: bool
+        self, fetcher: Fetcher, feed: FeedState, indexes: _PassIndexes, respect_backoff: bool
     ) -> FeedReport:
         report = FeedReport(name=feed.name, url=feed.url, status="ok")
         try:
-            await self._ingest_feed(fetcher, feed, index, respect_backoff, report)
+            await self._ingest_feed(fetcher, feed, indexes, respect_backoff, report)
         except Exception as exc:  # one broken feed must never stop the others
             log.exception("feed failed unexpectedly feed=%s", feed.url)
             await self._fail(feed, report, f"internal error: {type(exc).__name__}: {exc}", None)
@@ -143,7 +222,7 @@ class Ingestor:
         log.warning("feed failed feed=%s reason=%r", feed.url, reason)
 
     async def _ingest_feed(
-        self, fetcher: Fetcher, feed: FeedState, index: ReprintIndex, respect_backoff: bool, report: FeedReport
+        self, fetcher: Fetcher, feed: FeedState, indexes: _PassIndexes, respect_backoff: bool, report: FeedReport
     ) -> None:
         now = self._clock()
         if respect_backoff and feed.next_attempt_at is not None and feed.next_attempt_at > now:
@@ -180,7 +259,7 @@ class Ingestor:
         report.problem = parsed.problem
         fresh = await self._drop_known(feed, parsed.entries, report)
         prepared = await self._analyser.tag(fresh, feed.lang_hint)
-        await self._write(feed, prepared, index, report)
+        await self._write(feed, prepared, indexes, report)
         await self._storage.feeds.record_success(
             feed.id, now=self._clock(), status="ok", etag=result.etag, last_modified=result.last_modified,
             body_sha256=digest, problem=parsed.problem,
@@ -202,19 +281,34 @@ class Ingestor:
             fresh.append(entry)
         return fresh
 
-    async def _write(self, feed: FeedState, prepared: list[Tagged], index: ReprintIndex, report: FeedReport) -> None:
+    async def _write(self, feed: FeedState, prepared: list[Tagged], indexes: _PassIndexes, report: FeedReport) -> None:
         seen_at = self._clock()
         for start in range(0, len(prepared), WRITE_CHUNK):
             chunk = prepared[start : start + WRITE_CHUNK]
             # Deciding reprints and writing are one step per chunk, so two feeds of the pass never both
             # claim to be the original of the same press release.
-            async with index.lock:
-                await self._write_chunk(feed, chunk, index, report, seen_at)
+            async with indexes.lock:
+                reprints, _ = await indexes.get()
+                await self._write_chunk(feed, chunk, reprints, report, seen_at)
 
     async def _write_chunk(
         self, feed: FeedState, chunk: list[Tagged], index: ReprintIndex, report: FeedReport, seen_at: datetime
     ) -> None:
-        stories = self._stories
+        """Decide and write one chunk (the caller holds the pass's write lock, or is the only writer)."""
+        if self._indexes is None:  # only when called outside a pass (benchmarks)
+            self._indexes = _PassIndexes(self._storage, self._clock())
+        _, stories = await self._indexes.get()
+        # Deciding is CPU work against indexes of thousands of articles: in a thread, one chunk at a time
+        # (only code under the write lock touches the indexes).
+        rows = await asyncio.to_thread(self._decide, feed, chunk, index, stories, seen_at)
+        stored = await self._storage.articles.insert_linked(rows)
+        await asyncio.to_thread(self._settle, rows, chunk, stored, index, stories, report)
+
+    @staticmethod
+    def _decide(
+        feed: FeedState, chunk: list[Tagged], index: ReprintIndex, stories: StoryIndex, seen_at: datetime
+    ) -> list[NewArticle]:
+        """The rows of a chunk with their reprint and story decisions; its items enter the indexes as placeholders."""
         rows = []
         for position, item in enumerate(chunk):
             original = index.original_of(item.lang, item.fingerprint)
@@ -257,7 +351,18 @@ class Ingestor:
             )
             index.add(placeholder, original if original is not None else placeholder, item.lang, item.fingerprint)
             stories.add(placeholder, story, item.story, item.entry.published, item.topics)
-        stored = await self._storage.articles.insert_linked(rows)
+        return rows
+
+    @staticmethod
+    def _settle(
+        rows: list[NewArticle],
+        chunk: list[Tagged],
+        stored: list[InsertedArticle | None],
+        index: ReprintIndex,
+        stories: StoryIndex,
+        report: FeedReport,
+    ) -> None:
+        """Replace a written chunk's placeholders in the indexes by the stored ids; count what was new."""
         for position, (row, item, inserted) in enumerate(zip(rows, chunk, stored, strict=True)):
             index.remove(-position - 1)
             stories.remove(-position - 1)
@@ -273,3 +378,4 @@ class Ingestor:
                 report.reprints += 1
             index.add(inserted.id, root or inserted.id, row.lang, row.fingerprint)
             stories.add(inserted.id, inserted.story_id, item.story, item.entry.published, item.topics)
+        _spare_survivors()

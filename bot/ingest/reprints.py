@@ -71,8 +71,14 @@ class ReprintIndex:
             return
         for word in entry.title:
             ids = self._by_word.get(word)
-            if ids and article_id in ids:
-                ids.remove(article_id)
+            if not ids:
+                continue
+            # Removed entries are placeholders added moments ago: search from the end, not the front
+            # (a common word's list is long, and `in` + `remove` scanned it twice from the start).
+            for k in range(len(ids) - 1, -1, -1):
+                if ids[k] == article_id:
+                    del ids[k]
+                    break
 
     def extend(self, items: Iterable[tuple[int, int, str, str]]) -> None:
         for article_id, root_id, lang, fp in items:
