@@ -11,6 +11,7 @@ from storage.feeds import FeedStore
 from storage.follows import Follow, FollowStore
 from storage.models import (
     Counts,
+    EarlierReport,
     FeedSpec,
     FeedState,
     NewArticle,
@@ -31,6 +32,7 @@ __all__ = [
     "Counts",
     "Database",
     "Delivery",
+    "EarlierReport",
     "DeliveryStore",
     "FeedSpec",
     "FeedState",

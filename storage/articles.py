@@ -14,6 +14,7 @@ import aiosqlite
 
 from storage.db import Database
 from storage.models import (
+    EarlierReport,
     InsertedArticle,
     NewArticle,
     ProjectRef,
@@ -332,6 +333,25 @@ class ArticleStore:
         async with self._db.conn.execute(sql, params) as cur:
             rows = await cur.fetchall()
         return await self.decorate(rows)
+
+    async def earlier_reports(
+        self, story_ids: Iterable[int], *, since: datetime, before: datetime
+    ) -> list[EarlierReport]:
+        """Articles of these stories first seen in [since, before), the same boundary rule as `fresh`:
+        what an earlier digest window may already have shown of them."""
+        out: list[EarlierReport] = []
+        for part in _chunks(sorted(set(story_ids))):
+            sql = (
+                "SELECT a.story_id, a.lang, group_concat(t.topic, ' ') AS topics FROM articles a "
+                "LEFT JOIN article_topics t ON t.article_id = a.id "
+                f"WHERE a.story_id IN ({','.join('?' * len(part))}) AND a.first_seen_at >= ? "
+                "AND a.first_seen_at < ? GROUP BY a.id"
+            )
+            async with self._db.conn.execute(sql, (*part, to_ts_ceil(since), to_ts_ceil(before))) as cur:
+                out.extend(
+                    EarlierReport(int(r[0]), r[1], tuple((r[2] or "").split())) for r in await cur.fetchall()
+                )
+        return out
 
     async def search(self, text: str, *, langs: Sequence[str] = ("ru", "kk"), limit: int = 10) -> list[StoredArticle]:
         """Ranked full-text search over both languages; reprints fold into their original."""

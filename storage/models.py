@@ -141,6 +141,15 @@ class ReprintSource:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierReport:
+    """An article of a story first seen before a digest's window: the story may have been told already."""
+
+    story_id: int
+    lang: str
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RecentStorySignals:
     """What story linking needs of a recently published article."""
 

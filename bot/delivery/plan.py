@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.digest.build import MAX_LOOKBACK, Digest, DigestRequest, arrange
+from bot.digest.build import MAX_LOOKBACK, Digest, DigestRequest, arrange, earlier_reports, untold
 from bot.digest.render import render_digest
 from bot.digest.schedule import is_due, local_today
-from storage import PlannedDigest, Storage, StoredArticle, Subscriber
+from storage import EarlierReport, PlannedDigest, Storage, StoredArticle, Subscriber
 
 FIRST_WINDOW = timedelta(hours=24)
 FRESH_LIMIT = 2000  # the same cap as ArticleStore.fresh's default, which build_digest relies on
@@ -97,9 +97,10 @@ def group_subscribers(subs: Iterable[Subscriber], until: datetime) -> dict[Diges
 class ArticlePool:
     """The fresh articles of one window on every topic in both languages, selected from in memory."""
 
-    def __init__(self, articles: Sequence[StoredArticle]) -> None:
+    def __init__(self, articles: Sequence[StoredArticle], earlier: Sequence[EarlierReport] = ()) -> None:
         # `articles` come newest first, as ArticleStore.fresh orders them.
         self._articles = [(a, a.lang, frozenset(a.topics)) for a in articles]
+        self.earlier = earlier  # reports of the pool's stories from before the window (`untold`)
 
     def select(self, topics: Sequence[str], langs: Sequence[str], limit: int = FRESH_LIMIT) -> list[StoredArticle]:
         """What ArticleStore.fresh(topics=…, langs=…) would return for this window."""
@@ -131,7 +132,8 @@ class DigestFactory:
             articles = await self._storage.articles.fresh(
                 topics=list(self._topics.keys), langs=("ru", "kk"), since=since, until=until, limit=POOL_LIMIT
             )
-            pool = self._pools[(since, until)] = ArticlePool(articles)
+            earlier = await earlier_reports(self._storage, articles, since)
+            pool = self._pools[(since, until)] = ArticlePool(articles, earlier)
         return pool
 
     async def build(self, request: DigestRequest) -> Digest:
@@ -143,7 +145,7 @@ class DigestFactory:
         digest = self._sections.get(key)
         if digest is None:
             pool = await self._pool(since, request.until)
-            articles = pool.select(wanted, request.langs)
+            articles = untold(pool.select(wanted, request.langs), pool.earlier, wanted, request.langs)
             digest = Digest(request=request, sections=arrange(articles, wanted, request.per_topic, request.ui_lang, request.langs))
             self._sections[key] = digest
         return Digest(request=request, sections=digest.sections)

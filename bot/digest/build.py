@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.digest.stories import Story, group_stories, importance
-from storage import Storage, StoredArticle
+from bot.digest.stories import Story, group_stories, importance, story_key
+from storage import EarlierReport, Storage, StoredArticle
 
 MAX_LOOKBACK = timedelta(hours=48)
+# How far before a window to look for earlier reports of its stories. Ingestion links articles published
+# within 72 hours of each other (bot/ingest/stories.py); a week leaves room for late first sightings.
+TOLD_LOOKBACK = timedelta(days=7)
 DEFAULT_PER_TOPIC = 5
 
 
@@ -46,6 +49,23 @@ class Digest:
         return tuple(i for s in self.sections for story in s.items for i in story.article_ids)
 
 
+def untold(
+    articles: Sequence[StoredArticle], earlier: Sequence[EarlierReport], topics: Sequence[str], langs: Sequence[str]
+) -> list[StoredArticle]:
+    """Leave out the stories the reader has been told before the window: a story with a report first seen
+    earlier in a language they read, on a topic they read, was in that earlier window's digest. A new
+    outlet or the other language's version of yesterday's event is not news."""
+    wanted = frozenset(topics)
+    told = {e.story_id for e in earlier if e.lang in langs and not wanted.isdisjoint(e.topics)}
+    return [a for a in articles if story_key(a) not in told] if told else list(articles)
+
+
+async def earlier_reports(storage: Storage, articles: Sequence[StoredArticle], since: datetime) -> list[EarlierReport]:
+    return await storage.articles.earlier_reports(
+        {story_key(a) for a in articles}, since=since - TOLD_LOOKBACK, before=since
+    )
+
+
 def arrange(
     articles: Sequence[StoredArticle],
     topic_order: Sequence[str],
@@ -70,8 +90,10 @@ def arrange(
 
 
 async def build_digest(storage: Storage, request: DigestRequest, topic_order: Sequence[str]) -> Digest:
-    """Fresh originals on the requested topics and languages, at most 48 hours back."""
+    """Fresh originals on the requested topics and languages, at most 48 hours back, less the stories
+    told before the window."""
     since = max(request.since, request.until - MAX_LOOKBACK)
     wanted = [t for t in topic_order if t in request.topics]
     articles = await storage.articles.fresh(topics=wanted, langs=request.langs, since=since, until=request.until)
+    articles = untold(articles, await earlier_reports(storage, articles, since), wanted, request.langs)
     return Digest(request=request, sections=arrange(articles, wanted, request.per_topic, request.ui_lang, request.langs))
