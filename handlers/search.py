@@ -11,7 +11,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.config import Settings
-from bot.digest.render import ht, render_articles, shorten
+from bot.digest.render import ht, render_stories, shorten
+from bot.digest.stories import group_stories
 from bot.i18n import Translator
 from handlers.common import MAX_ARGUMENT, answer_all, zone_of
 from storage import Storage, Subscriber
@@ -41,7 +42,8 @@ async def search(
         await message.answer(ht(ui, "search.nothing", query=shown))
         return
     header = ht(ui, "search.header", query=shown)
-    await answer_all(message, render_articles(found, ui, zone_of(subscriber, settings), header))
+    # Hits that report the same event (other outlet, other language) are one item, ranked by its best hit.
+    await answer_all(message, render_stories(group_stories(found, ui), ui, zone_of(subscriber, settings), header))
 
 
 def router() -> Router:

@@ -115,3 +115,18 @@ async def test_long_results_stay_within_telegrams_limit(bot_app: BotApp) -> None
 
     assert all(utf16_len(m.visible_text or "") <= 4096 for m in messages)
     assert sum((m.visible_text or "").count("Калий ") for m in messages) == 10
+
+
+@pytest.mark.parametrize("ui", ["ru", "kk"])
+async def test_hits_reporting_one_event_are_one_result(bot_app: BotApp, ui: str) -> None:
+    ru = await bot_app.add_article("Метанол зауыты: в Уральске построят завод метанола", hours_ago=2)
+    await bot_app.add_article("Орал маңында метанол зауыты салынады", lang="kk", hours_ago=1, story_of=ru)
+    await bot_app.add_article("Цены на метанол выросли", hours_ago=3)
+
+    [reply] = await bot_app.say(CHAT, "/search метанол", lang=ui)
+
+    text = reply.visible_text
+    assert text.count("• ") == 2  # the plant story once, the prices story
+    headline, other = ("построят завод", "маңында метанол") if ui == "ru" else ("маңында метанол", "построят завод")
+    assert headline in text and other not in text
+    assert f"{t(ui, 'digest.also')} " in text

@@ -49,19 +49,11 @@ def local_time(moment: datetime, zone: ZoneInfo, ui_lang: str) -> str:
     return moment.astimezone(zone).strftime("%d.%m %H:%M")
 
 
-def article_item(article: StoredArticle, ui_lang: str, zone: ZoneInfo, *, with_reprints: bool = True) -> str:
-    """One item: linked headline, then language, source and time; reprints add their outlets as links."""
+def article_item(article: StoredArticle, ui_lang: str, zone: ZoneInfo) -> str:
+    """A linked headline, then language, source and time."""
     title = f'<a href="{esc(article.url)}">{esc(shorten(article.title))}</a>'
     meta = [t(ui_lang, f"lang.{article.lang}"), esc(article.feed_name), local_time(article.published_at, zone, ui_lang)]
-    line = f"• {title}\n    {' · '.join(meta)}"
-    if not with_reprints:
-        return line
-    extra = [
-        f'<a href="{esc(r.url)}">{esc(r.feed_name)}</a> ({t(ui_lang, f"lang.{r.lang}")})' for r in article.reprints[:5]
-    ]
-    if extra:
-        line += "\n    " + t(ui_lang, "digest.also") + " " + ", ".join(extra)
-    return line
+    return f"• {title}\n    {' · '.join(meta)}"
 
 
 MAX_REPORT_LINKS = 8
@@ -70,7 +62,7 @@ MAX_REPORT_LINKS = 8
 def story_item(story: Story, ui_lang: str, zone: ZoneInfo) -> str:
     """One story: the lead's linked headline, language, outlet and time, then a link to every other
     report (other outlets, the other language, reprints), each marked by outlet and language."""
-    line = article_item(story.lead, ui_lang, zone, with_reprints=False)
+    line = article_item(story.lead, ui_lang, zone)
     others = story.others
     links = [f'<a href="{esc(r.url)}">{esc(r.outlet)}</a> ({t(ui_lang, f"lang.{r.lang}")})' for r in others]
     if len(links) > MAX_REPORT_LINKS:
@@ -122,12 +114,6 @@ def render_digest(digest: Digest, topic_names: dict[str, str], zone: ZoneInfo, *
         blocks.extend(items[1:])
         if section.more:
             blocks.append(tn(ui, "digest.more_one", "digest.more_many", section.more, topic=section.topic))
-    return pack(blocks, sep="\n")
-
-
-def render_articles(articles: Sequence[StoredArticle], ui_lang: str, zone: ZoneInfo, header: str) -> list[str]:
-    """A titled list of articles (search results, project news) split like a digest."""
-    blocks = [header] + [article_item(a, ui_lang, zone) for a in articles]
     return pack(blocks, sep="\n")
 
 
