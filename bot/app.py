@@ -154,13 +154,19 @@ async def run_bot(settings: Settings, catalogs: Catalogs | None = None) -> int:
     """Polling (or webhook) with the scheduler until SIGINT/SIGTERM; then closes everything it opened.
     Returns 2 when Telegram refuses the token."""
     from bot.health import HealthPolicy, create_health_app, start_health_server
+    from bot.memory import freeze_long_lived
     from bot.scheduler import create_scheduler
 
     catalogs = catalogs or load_catalogs(settings)
     storage = await Storage.open(settings.database_path)
+    # Ingestion gets its own connection: aiosqlite runs one connection's statements one at a time on one
+    # thread, so with a shared one a subscriber's /digest queued behind a pass's writes (WAL lets the
+    # two connections read and write at once; writes between them wait on SQLite's busy timeout).
+    ingest_storage = await Storage.open(settings.database_path)
     bot = create_bot(settings)
-    ingestor, analyser = create_ingestor(storage, settings, catalogs)
+    ingestor, analyser = create_ingestor(ingest_storage, settings, catalogs)
     dp = create_dispatcher(storage=storage, settings=settings, catalogs=catalogs, ingestor=ingestor)
+    freeze_long_lived()  # everything made so far lives as long as the process (bot/memory.py)
     scheduler = create_scheduler(settings=settings, storage=storage, catalogs=catalogs, ingestor=ingestor, bot=bot)
     add_retention_job(scheduler, storage, settings)
     health = None
@@ -192,6 +198,7 @@ async def run_bot(settings: Settings, catalogs: Catalogs | None = None) -> int:
             await health.cleanup()
         analyser.close()
         await bot.session.close()
+        await ingest_storage.close()
         await storage.close()
         log.info("bot stopped")
     return 0

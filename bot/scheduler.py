@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import memory
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.delivery.broadcast import BroadcastOptions
@@ -93,6 +94,19 @@ def create_scheduler(
         coalesce=True,
         misfire_grace_time=3600,
     )
+    async def refreeze() -> None:
+        memory.collect_frozen()
+
+    if memory.long_lived_frozen():  # `run` froze its start-up objects (bot/memory.py)
+        scheduler.add_job(
+            refreeze,
+            CronTrigger(hour=4, minute=41, timezone=settings.zone),
+            id="gc-refreeze",
+            name="collect cyclic garbage frozen during passes",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=6 * 3600,
+        )
     scheduler.add_job(
         prune,
         CronTrigger(hour=4, minute=17, timezone=settings.zone),

@@ -29,6 +29,7 @@ from storage.models import (
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 12
+MIN_PREFIX = 3
 _SELECT = (
     "SELECT a.id, a.feed_id, f.name AS feed_name, a.url, a.guid, a.title, a.summary, a.lang, "
     "a.published_at, a.first_seen_at, a.reprint_of, a.story_id FROM articles a JOIN feeds f ON f.id = a.feed_id"
@@ -36,7 +37,8 @@ _SELECT = (
 
 
 def fts_query(text: str) -> str | None:
-    """Turn whatever a user typed into a safe FTS5 query: plain words, each a prefix, all required.
+    """Turn whatever a user typed into a safe FTS5 query: plain words, each a prefix (from three letters
+    on), all required.
 
     Quotes, `*`, `NEAR`, `-`, `:` and parentheses are FTS5 syntax; taking only word characters and quoting
     each term means no input can raise a syntax error or reach a column filter.
@@ -45,7 +47,9 @@ def fts_query(text: str) -> str | None:
     terms = [t for t in terms if t.strip("_")][:MAX_QUERY_TERMS]
     if not terms:
         return None
-    return " ".join(f'"{t}"*' for t in terms)
+    # Words of one or two letters are matched whole: as prefixes ("а*", "Қ*") they match most of the
+    # index, and ranking that many rows took ~200 ms with 100,000 articles.
+    return " ".join(f'"{t}"*' if len(t) >= MIN_PREFIX else f'"{t}"' for t in terms)
 
 
 def _article(row: sqlite3.Row, topics: Sequence[str] = (), projects: Sequence[str] = ()) -> StoredArticle:
@@ -255,8 +259,9 @@ class ArticleStore:
 
     # --- reading ---------------------------------------------------------------------------------
 
-    async def decorate(self, rows: Sequence[sqlite3.Row]) -> list[StoredArticle]:
-        """Attach topics, project names and reprint sources to a page of rows with three queries."""
+    async def decorate(self, rows: Sequence[sqlite3.Row], *, with_projects: bool = True) -> list[StoredArticle]:
+        """Attach topics, project names and reprint sources to a page of rows with three queries
+        (two without project names, which digests don't show)."""
         ids = [r["id"] for r in rows]
         topics: dict[int, list[str]] = defaultdict(list)
         projects: dict[int, list[str]] = defaultdict(list)
@@ -269,15 +274,16 @@ class ArticleStore:
             ) as cur:
                 for r in await cur.fetchall():
                     topics[r[0]].append(r[1])
-            async with conn.execute(
-                "SELECT m.article_id, a.lang, coalesce(CASE WHEN a.lang = 'kk' THEN p.name_kk ELSE p.name_ru END, "
-                "p.name_ru, p.name_kk, p.name_latin, p.key) FROM project_mentions m "
-                "JOIN projects p ON p.id = m.project_id JOIN articles a ON a.id = m.article_id "
-                f"WHERE m.article_id IN ({marks}) ORDER BY p.id",
-                part,
-            ) as cur:
-                for r in await cur.fetchall():
-                    projects[r[0]].append(r[2])
+            if with_projects:
+                async with conn.execute(
+                    "SELECT m.article_id, a.lang, coalesce(CASE WHEN a.lang = 'kk' THEN p.name_kk "
+                    "ELSE p.name_ru END, p.name_ru, p.name_kk, p.name_latin, p.key) FROM project_mentions m "
+                    "JOIN projects p ON p.id = m.project_id JOIN articles a ON a.id = m.article_id "
+                    f"WHERE m.article_id IN ({marks}) ORDER BY p.id",
+                    part,
+                ) as cur:
+                    for r in await cur.fetchall():
+                        projects[r[0]].append(r[2])
             async with conn.execute(
                 "SELECT a.reprint_of, a.id, f.name, a.url, a.lang FROM articles a JOIN feeds f ON f.id = a.feed_id "
                 f"WHERE a.reprint_of IN ({marks}) ORDER BY a.id",
@@ -321,18 +327,24 @@ class ArticleStore:
         until: datetime,
         limit: int = 2000,
     ) -> list[StoredArticle]:
-        """Original articles (not reprints) first seen in [since, until) on any of these topics, newest first."""
+        """Original articles (not reprints) first seen in [since, until) on any of these topics, newest first.
+
+        Written so that SQLite starts from the time index (the window is at most two days): the unary `+`
+        keeps it off the reprint_of index, which matches nearly every row, and EXISTS checks each
+        candidate's topics instead of listing every article ever stored on them (measured with 100,000
+        articles: 140 ms → 20 ms)."""
         if not topics or not langs:
             return []
         sql = (
-            f"{_SELECT} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? AND a.reprint_of IS NULL "
-            f"AND a.lang IN ({','.join('?' * len(langs))}) AND a.id IN (SELECT article_id FROM article_topics "
-            f"WHERE topic IN ({','.join('?' * len(topics))})) ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+            f"{_SELECT} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? AND +a.reprint_of IS NULL "
+            f"AND a.lang IN ({','.join('?' * len(langs))}) AND EXISTS (SELECT 1 FROM article_topics t "
+            f"WHERE t.article_id = a.id AND t.topic IN ({','.join('?' * len(topics))})) "
+            "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
         )
         params = (to_ts_ceil(since), to_ts_ceil(until), *langs, *topics, limit)
         async with self._db.conn.execute(sql, params) as cur:
             rows = await cur.fetchall()
-        return await self.decorate(rows)
+        return await self.decorate(rows, with_projects=False)
 
     async def earlier_reports(
         self, story_ids: Iterable[int], *, since: datetime, before: datetime

@@ -111,7 +111,8 @@ async def test_any_search_input_is_plain_words_and_never_errors(storage: Storage
 
 
 def test_fts_query_quotes_every_term_as_a_prefix() -> None:
-    assert fts_query('Сатимола "калий" NEAR -x') == '"Сатимола"* "калий"* "NEAR"* "x"*'
+    assert fts_query('Сатимола "калий" NEAR -x') == '"Сатимола"* "калий"* "NEAR"* "x"'
+    assert fts_query("АЭС в ЗКО") == '"АЭС"* "в" "ЗКО"*'  # one or two letters: the whole word only
     assert fts_query("ёлка") == '"елка"*'
     assert fts_query("  *** ") is None
 

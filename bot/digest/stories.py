@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 
 from storage import StoredArticle
 
@@ -25,48 +26,44 @@ class Report:
     lang: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: the derived properties are computed once (a digest ranks thousands)
 class Story:
     id: int
     lead: StoredArticle  # whose headline, outlet and time the item shows
     articles: tuple[StoredArticle, ...]  # every original report of the story in the list, lead first
 
-    @property
+    @cached_property
     def topics(self) -> frozenset[str]:
         return frozenset(t for a in self.articles for t in a.topics)
 
-    @property
+    @cached_property
     def reports(self) -> tuple[Report, ...]:
-        """Every copy, the lead first, each URL once (a reprint may sit at an URL already seen)."""
-        seen: set[str] = set()
-        out: list[Report] = []
-        for art in self.articles:
-            copies = [Report(art.url, art.feed_name, art.lang)]
-            copies += [Report(r.url, r.feed_name, r.lang) for r in art.reprints]
-            for report in copies:
-                if report.url not in seen:
-                    seen.add(report.url)
-                    out.append(report)
-        return tuple(out)
+        """Every copy, the lead first (each row of `articles` has its own URL: it is unique in storage)."""
+        return tuple(
+            report
+            for art in self.articles
+            for report in (Report(art.url, art.feed_name, art.lang), *(Report(r.url, r.feed_name, r.lang) for r in art.reprints))
+        )
 
-    @property
+    @cached_property
     def others(self) -> tuple[Report, ...]:
         """The reports besides the lead's own link."""
         return self.reports[1:]
 
-    @property
+    @cached_property
     def outlets(self) -> frozenset[str]:
-        return frozenset(r.outlet for r in self.reports)
+        # From the articles rather than `reports`: ranking thousands of candidates must not build links.
+        return frozenset(a.feed_name for a in self.articles) | {r.feed_name for a in self.articles for r in a.reprints}
 
-    @property
+    @cached_property
     def langs(self) -> frozenset[str]:
-        return frozenset(r.lang for r in self.reports)
+        return frozenset(a.lang for a in self.articles) | {r.lang for a in self.articles for r in a.reprints}
 
-    @property
+    @cached_property
     def latest(self) -> datetime:
         return max(a.published_at for a in self.articles)
 
-    @property
+    @cached_property
     def article_ids(self) -> tuple[int, ...]:
         return tuple(a.id for a in self.articles)
 

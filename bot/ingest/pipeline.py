@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import metrics
+from bot import memory, metrics
 from bot.clock import Clock, utc_now
 from bot.ingest.analyse import Analyser, Tagged
 from bot.ingest.backoff import next_attempt
@@ -65,7 +65,7 @@ def _collector_spared() -> Iterator[None]:
         yield
     finally:
         _frozen_passes -= 1
-        if _frozen_passes == 0:
+        if _frozen_passes == 0 and not memory.long_lived_frozen():  # see bot/memory.py
             gc.unfreeze()
 
 
