@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.digest.build import MAX_LOOKBACK, Digest, DigestRequest, arrange, earlier_reports, untold
 from bot.digest.render import render_digest
 from bot.digest.schedule import is_due, local_today
+from bot.digest.stories import StoryCache
 from storage import EarlierReport, PlannedDigest, Storage, StoredArticle, Subscriber
 
 FIRST_WINDOW = timedelta(hours=24)
@@ -125,6 +126,7 @@ class DigestFactory:
         self._pools: dict[tuple[datetime, datetime], ArticlePool] = {}
         self._sections: dict[tuple[datetime, datetime, tuple[str, ...], tuple[str, ...], str], Digest] = {}
         self._names: dict[str, dict[str, str]] = {}
+        self._stories: StoryCache = {}  # shared by every digest planned here (bot/digest/stories.py)
 
     async def _pool(self, since: datetime, until: datetime) -> ArticlePool:
         pool = self._pools.get((since, until))
@@ -146,7 +148,7 @@ class DigestFactory:
         if digest is None:
             pool = await self._pool(since, request.until)
             articles = untold(pool.select(wanted, request.langs), pool.earlier, wanted, request.langs)
-            digest = Digest(request=request, sections=arrange(articles, wanted, request.per_topic, request.ui_lang, request.langs))
+            digest = Digest(request=request, sections=arrange(articles, wanted, request.per_topic, request.ui_lang, request.langs, self._stories))
             self._sections[key] = digest
         return Digest(request=request, sections=digest.sections)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.digest.stories import Story, group_stories, importance, story_key
+from bot.digest.stories import Story, StoryCache, group_stories, importance, story_key
 from storage import EarlierReport, Storage, StoredArticle
 
 MAX_LOOKBACK = timedelta(hours=48)
@@ -72,10 +72,11 @@ def arrange(
     per_topic: int,
     ui_lang: str,
     langs: Sequence[str] = ("ru", "kk"),
+    cache: StoryCache | None = None,
 ) -> tuple[DigestSection, ...]:
     """Fold articles into stories, then group by topic in the subscriber's topic order: a story appears
     once, under the first of its topics the subscriber reads, most important first."""
-    stories = group_stories(articles, ui_lang, langs)
+    stories = group_stories(articles, ui_lang, langs, cache)
     placed: set[int] = set()
     sections = []
     for topic in topic_order:

@@ -84,22 +84,49 @@ def _lead(articles: Sequence[StoredArticle], ui_lang: str) -> StoredArticle:
     return next((a for a in ordered if a.lang == ui_lang), ordered[0])
 
 
+StoryCache = dict[tuple[str, tuple[str, ...], tuple[int, ...]], "Story"]
+
+
 def group_stories(
-    articles: Iterable[StoredArticle], ui_lang: str, langs: Sequence[str] = ("ru", "kk")
+    articles: Iterable[StoredArticle],
+    ui_lang: str,
+    langs: Sequence[str] = ("ru", "kk"),
+    cache: StoryCache | None = None,
 ) -> list[Story]:
     """Stories in the order their first article appears in `articles` (so a newest-first list of
     articles gives a newest-first list of stories). Reprints in a news language the reader did not
-    choose are left out: someone reading only Russian gets no Kazakh links."""
+    choose are left out: someone reading only Russian gets no Kazakh links.
+
+    `cache` lets a caller that groups the same articles many times (planning a thousand distinct digests
+    from one pool) build each story, and rank it, once: a story is the same object whenever the same
+    articles form it for the same interface and news languages."""
+    langs = tuple(langs)
     groups: dict[int, list[StoredArticle]] = {}
-    for art in articles:
-        if any(r.lang not in langs for r in art.reprints):
-            art = replace(art, reprints=tuple(r for r in art.reprints if r.lang in langs))
-        group = groups.setdefault(story_key(art), [])
-        if all(a.id != art.id for a in group):
-            group.append(art)
+    for art in articles:  # each article once (they come from queries keyed by article id)
+        key = art.story_id if art.story_id is not None else art.id
+        if key in groups:
+            groups[key].append(art)
+        else:
+            groups[key] = [art]
     stories = []
     for key, group in groups.items():
-        lead = _lead(group, ui_lang)
-        rest = sorted((a for a in group if a.id != lead.id), key=lambda a: (a.published_at, a.id))
-        stories.append(Story(id=key, lead=lead, articles=(lead, *rest)))
+        cache_key = (ui_lang, langs, tuple(a.id for a in group))
+        story = cache.get(cache_key) if cache is not None else None
+        if story is None:
+            story = _story(key, group, ui_lang, langs)
+            if cache is not None:
+                cache[cache_key] = story
+        stories.append(story)
     return stories
+
+
+def _story(key: int, group: list[StoredArticle], ui_lang: str, langs: tuple[str, ...]) -> Story:
+    group = [
+        replace(a, reprints=tuple(r for r in a.reprints if r.lang in langs))
+        if any(r.lang not in langs for r in a.reprints)
+        else a
+        for a in group
+    ]
+    lead = _lead(group, ui_lang)
+    rest = sorted((a for a in group if a.id != lead.id), key=lambda a: (a.published_at, a.id))
+    return Story(id=key, lead=lead, articles=(lead, *rest))
