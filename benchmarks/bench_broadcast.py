@@ -17,7 +17,6 @@ import asyncio
 import gc
 import json
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import describe  # noqa: E402
 from bot.config import DEFAULT_TOPICS_FILE  # noqa: E402
 from bot.delivery.plan import not_served_today, plan_digests  # noqa: E402
 from bot.topics import TopicRules  # noqa: E402
@@ -271,18 +271,7 @@ def run_part(flag: str) -> dict[str, object]:
 
 
 def machine() -> str:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"`{' '.join(platform.uname())}`; nproc {os.cpu_count()}; {cpu}; Python {platform.python_version()}; "
-        f"SQLite {__import__('sqlite3').sqlite_version}; {datetime.now(UTC):%Y-%m-%d}"
-    )
+    return describe()
 
 
 def main() -> None:

@@ -36,10 +36,8 @@ import gc
 import json
 import logging
 import os
-import platform
 import random
 import resource
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -54,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import describe  # noqa: E402
 from bot.config import DEFAULT_PROJECTS_FILE, DEFAULT_TOPICS_FILE  # noqa: E402
 from bot.ingest.projects import ProjectCatalog  # noqa: E402
 from bot.ingest.reprints import fingerprint  # noqa: E402
@@ -670,20 +669,9 @@ def census(when: str) -> None:
 
 
 def machine() -> str:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import aiogram
 
-    return (
-        f"`{' '.join(platform.uname())}`; nproc {os.cpu_count()}; {cpu}; Python {platform.python_version()}; "
-        f"SQLite {sqlite3.sqlite_version}; aiogram {aiogram.__version__}; load average {os.getloadavg()[0]:.2f}"
-    )
+    return describe(f"aiogram {aiogram.__version__}")
 
 
 async def bench(args: argparse.Namespace) -> None:
