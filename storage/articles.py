@@ -327,19 +327,21 @@ class ArticleStore:
         until: datetime,
         limit: int = 2000,
     ) -> list[StoredArticle]:
-        """Original articles (not reprints) first seen in [since, until) on any of these topics, newest first.
+        """Original articles (not reprints) first seen in [since, until) on any of these topics, the most
+        recently seen first (digests rank them afterwards; the order only decides which `limit` are kept).
 
         Written so that SQLite starts from the time index (the window is at most two days): the unary `+`
-        keeps it off the reprint_of index, which matches nearly every row, and EXISTS checks each
-        candidate's topics instead of listing every article ever stored on them (measured with 100,000
-        articles: 140 ms → 20 ms)."""
+        keeps it off the reprint_of index, which matches nearly every row, EXISTS checks each candidate's
+        topics instead of listing every article ever stored on them, and ordering by the same index lets
+        SQLite stop at `limit` instead of sorting the window (measured with 100,000 articles: 140 ms →
+        6 ms for a day's 1,800 candidates, 10 ms for a week's)."""
         if not topics or not langs:
             return []
         sql = (
             f"{_SELECT} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? AND +a.reprint_of IS NULL "
             f"AND a.lang IN ({','.join('?' * len(langs))}) AND EXISTS (SELECT 1 FROM article_topics t "
             f"WHERE t.article_id = a.id AND t.topic IN ({','.join('?' * len(topics))})) "
-            "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+            "ORDER BY a.first_seen_at DESC, a.id DESC LIMIT ?"
         )
         params = (to_ts_ceil(since), to_ts_ceil(until), *langs, *topics, limit)
         async with self._db.conn.execute(sql, params) as cur:
