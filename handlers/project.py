@@ -9,8 +9,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.digest.project import project_timeline, projects_by_attention, render_projects
-from bot.digest.render import ht, shorten
+from bot.digest.project import project_timeline, projects_by_attention
+from bot.digest.render import ht, render_project_list, shorten
 from bot.i18n import Translator
 from bot.ingest.projects import ProjectCatalog, catalog_ref
 from bot.lookup import find_projects
@@ -54,7 +54,7 @@ async def project(
             await message.answer(tr("project.none_tracked"))
             return
         followed = await store.follows.followed(subscriber.chat_id) if subscriber else set()
-        texts = render_projects(tracked, ui, zone_of(subscriber, settings))
+        texts = render_project_list(tracked, ui, zone_of(subscriber, settings))
         await answer_all(message, texts, projects_keyboard(tracked[:LIST_BUTTONS], tr, followed))
         return
     if len(query) > MAX_ARGUMENT:

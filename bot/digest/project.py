@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.digest.render import ht, render_project_list, render_stories, shorten
+from bot.digest.render import ht, render_stories, shorten
 from bot.digest.stories import group_stories
 from storage import ProjectSummary, Storage
 
@@ -27,7 +27,3 @@ async def project_timeline(storage: Storage, project: ProjectSummary, ui_lang: s
 
 async def projects_by_attention(storage: Storage, now: datetime) -> list[ProjectSummary]:
     return await storage.projects.tracked(limit=LIST_LIMIT, attention_since=now - ATTENTION_WINDOW)
-
-
-def render_projects(projects: list[ProjectSummary], ui_lang: str, zone: ZoneInfo) -> list[str]:
-    return render_project_list(projects, ui_lang, zone)
