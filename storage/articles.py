@@ -30,10 +30,13 @@ from storage.models import (
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 12
 MIN_PREFIX = 3
+DECORATE_CHUNK = 2000  # ids per IN (...) list; well under SQLite's 32,766 variables, one round trip a digest
 _SELECT = (
     "SELECT a.id, a.feed_id, f.name AS feed_name, a.url, a.guid, a.title, a.summary, a.lang, "
     "a.published_at, a.first_seen_at, a.reprint_of, a.story_id FROM articles a JOIN feeds f ON f.id = a.feed_id"
 )
+# The same without the summary, which digests never show: a day's candidates are thousands of rows.
+_SELECT_BRIEF = _SELECT.replace("a.summary,", "'' AS summary,")
 
 
 def fts_query(text: str) -> str | None:
@@ -267,7 +270,7 @@ class ArticleStore:
         projects: dict[int, list[str]] = defaultdict(list)
         reprints: dict[int, list[ReprintSource]] = defaultdict(list)
         conn = self._db.conn
-        for part in _chunks(ids):
+        for part in _chunks(ids, DECORATE_CHUNK):
             marks = ",".join("?" * len(part))
             async with conn.execute(
                 f"SELECT article_id, topic FROM article_topics WHERE article_id IN ({marks})", part
@@ -338,7 +341,7 @@ class ArticleStore:
         if not topics or not langs:
             return []
         sql = (
-            f"{_SELECT} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? AND +a.reprint_of IS NULL "
+            f"{_SELECT_BRIEF} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? AND +a.reprint_of IS NULL "
             f"AND a.lang IN ({','.join('?' * len(langs))}) AND EXISTS (SELECT 1 FROM article_topics t "
             f"WHERE t.article_id = a.id AND t.topic IN ({','.join('?' * len(topics))})) "
             "ORDER BY a.first_seen_at DESC, a.id DESC LIMIT ?"
