@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.ingest.projects import ProjectCatalog, catalog_ref
 from bot.lookup import find_projects
 from handlers.callbacks import FollowCb, ProjectCb
-from handlers.common import MAX_ARGUMENT, Subscribed, answer_all, edit_markup, subscribed, zone_of
+from handlers.common import MAX_ARGUMENT, Subscribed, answer_all, edit_markup, zone_of
 from handlers.keyboards import follow_keyboard, projects_keyboard
 from storage import ProjectSummary, Storage, Subscriber
 
@@ -26,11 +26,10 @@ async def show_project(
     message: Message, project: ProjectSummary, store: Storage, settings: Settings, tr: Translator,
     subscriber: Subscriber | None,
 ) -> None:
-    """The timeline; subscribers get the follow button under it (others are told to /start first)."""
+    """The timeline; subscribers get the follow button under it (following needs a subscription)."""
     texts = await project_timeline(store, project, tr.lang, zone_of(subscriber, settings))
     markup = None
-    if subscribed(subscriber):
-        assert subscriber is not None
+    if subscriber is not None and subscriber.active:
         following = project.id in await store.follows.followed(subscriber.chat_id)
         markup = follow_keyboard(project.id, following, tr)
     await answer_all(message, texts, markup)

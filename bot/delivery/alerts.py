@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.digest.render import ht, htn, render_stories, shorten
-from bot.digest.stories import Story, group_stories
+from bot.digest.render import render_alert
+from bot.digest.stories import group_stories
 from storage import Follow, ProjectSummary, Storage
 
 log = logging.getLogger(__name__)
 
 ALERT_GAP = timedelta(hours=1)
-ALERT_STORIES = 5  # shown in one alert; the rest are counted, with the command that lists them
 
 
 @dataclass
@@ -34,17 +33,6 @@ class AlertReport:
 def alert_key(project_id: int, now: datetime) -> str:
     """The ledger key of an alert (in place of a digest's date; never looks like one)."""
     return f"alert:{project_id}:{now:%Y%m%dT%H%M}"
-
-
-def render_alert(project: ProjectSummary, stories: list[Story], ui_lang: str, zone: ZoneInfo) -> list[str]:
-    name = shorten(project.display_name(ui_lang), 100)
-    header = ht(ui_lang, "alert.header", name=name)
-    texts = render_stories(stories[:ALERT_STORIES], ui_lang, zone, header)
-    rest = len(stories) - ALERT_STORIES
-    if rest > 0:
-        more = htn(ui_lang, "alert.more_one", "alert.more_many", rest, name=name)
-        texts[-1] = f"{texts[-1]}\n{more}"
-    return texts
 
 
 async def plan_alerts(storage: Storage, now: datetime) -> AlertReport:

@@ -44,10 +44,6 @@ class Digest:
     def empty(self) -> bool:
         return not any(s.items for s in self.sections)
 
-    @property
-    def article_ids(self) -> tuple[int, ...]:
-        return tuple(i for s in self.sections for story in s.items for i in story.article_ids)
-
 
 def untold(
     articles: Sequence[StoredArticle], earlier: Sequence[EarlierReport], topics: Sequence[str], langs: Sequence[str]

@@ -123,6 +123,20 @@ def render_stories(stories: Sequence[Story], ui_lang: str, zone: ZoneInfo, heade
     return pack(blocks, sep="\n")
 
 
+ALERT_STORIES = 5  # shown in one alert; the rest are counted, with the command that lists them
+
+
+def render_alert(project: ProjectSummary, stories: Sequence[Story], ui_lang: str, zone: ZoneInfo) -> list[str]:
+    """A followed project's new stories (bot/delivery/alerts.py): the first few, then how many more."""
+    name = shorten(project.display_name(ui_lang), 100)
+    texts = render_stories(stories[:ALERT_STORIES], ui_lang, zone, ht(ui_lang, "alert.header", name=name))
+    rest = len(stories) - ALERT_STORIES
+    if rest > 0:
+        more = htn(ui_lang, "alert.more_one", "alert.more_many", rest, name=name)
+        texts = pack([*texts, more], sep="\n")
+    return texts
+
+
 # --- bot replies ------------------------------------------------------------------------------------
 # Catalog texts are trusted markup (they may hold <b>); what fills their placeholders is data from a
 # feed, the operator's files or a user, so it is always escaped here, never in the handlers.

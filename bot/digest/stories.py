@@ -63,10 +63,6 @@ class Story:
     def latest(self) -> datetime:
         return max(a.published_at for a in self.articles)
 
-    @cached_property
-    def article_ids(self) -> tuple[int, ...]:
-        return tuple(a.id for a in self.articles)
-
 
 def story_key(article: StoredArticle) -> int:
     """Articles stored before story linking existed have no story: each is its own."""
@@ -103,7 +99,7 @@ def group_stories(
     langs = tuple(langs)
     groups: dict[int, list[StoredArticle]] = {}
     for art in articles:  # each article once (they come from queries keyed by article id)
-        key = art.story_id if art.story_id is not None else art.id
+        key = story_key(art)
         if key in groups:
             groups[key].append(art)
         else:
