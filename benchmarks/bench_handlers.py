@@ -444,9 +444,10 @@ def api_timer() -> Any:
     return ApiTimer()
 
 
-def instrument(storage: Storage) -> None:
-    """Time the steps of the two handlers inside each update (wrappers set by the bench on the running objects
-    and module globals; product code is unchanged). Nested: "fresh" and "search" include their "decorate"."""
+def instrument(storage: Storage, ingest_storage: Storage) -> None:
+    """Time the steps of the two handlers inside each update, and the ingest pass's storage calls (wrappers set
+    by the bench on the running objects and module globals; product code is unchanged). Nested: "by_ids" and
+    "search" include their "decorate"."""
     import bot.digest.build
     import handlers.digest
     import handlers.search
@@ -483,16 +484,18 @@ def instrument(storage: Storage) -> None:
         setattr(owner, name, wrapper)
 
     wrap_async(storage.subscribers, "get", "subscriber")
-    wrap_async(storage.articles, "fresh", "fresh")
+    wrap_async(storage.articles, "standings", "standings")
+    wrap_async(storage.articles, "by_ids", "by_ids")
     wrap_async(storage.articles, "search", "search")
     wrap_async(storage.articles, "decorate", "decorate")
-    wrap_async(storage.articles, "insert_linked", "ingest: articles.insert_linked")
-    wrap_async(storage.articles, "existing", "ingest: articles.existing")
-    wrap_async(storage.articles, "recent_story_signals", "ingest: articles.recent_story_signals")
-    wrap_async(storage.articles, "recent_fingerprints", "ingest: articles.recent_fingerprints")
-    wrap_async(storage.feeds, "record_success", "ingest: feeds.record_success")
-    wrap_async(storage.feeds, "sync", "ingest: feeds.sync")
-    wrap_sync(bot.digest.build, "arrange", "arrange")
+    wrap_async(ingest_storage.articles, "insert_linked", "ingest: articles.insert_linked")
+    wrap_async(ingest_storage.articles, "existing", "ingest: articles.existing")
+    wrap_async(ingest_storage.articles, "recent_story_signals", "ingest: articles.recent_story_signals")
+    wrap_async(ingest_storage.articles, "recent_fingerprints", "ingest: articles.recent_fingerprints")
+    wrap_async(ingest_storage.feeds, "record_success", "ingest: feeds.record_success")
+    wrap_async(ingest_storage.feeds, "sync", "ingest: feeds.sync")
+    wrap_sync(bot.digest.build, "place", "place")
+    wrap_sync(bot.digest.build, "group_stories", "group")
     wrap_sync(handlers.digest, "render_digest", "render")
     wrap_sync(handlers.search, "render_stories", "render")
 
@@ -739,7 +742,7 @@ async def bench(args: argparse.Namespace) -> None:
             from bot.memory import freeze_long_lived
 
             freeze_long_lived()  # as bot.app.run_bot does after start-up
-        instrument(storage)
+        instrument(storage, ingest_storage)
         driver = Driver(dp, bot, args.subscribers, world, rng)
         report_lines = []
         watch = GcWatch()
@@ -826,7 +829,7 @@ async def bench(args: argparse.Namespace) -> None:
         if both:
             print(f"{phase:>12} {'all':<13} n={len(both):4d}  p95 {pct(both, 0.95):6.1f} ms")
     print(
-        "where the time goes (median ms per update; fresh and search include decorate; "
+        "where the time goes (median ms per update; by_ids and search include decorate; "
         "api = waiting for the fake Bot API):"
     )
     for phase in phases:
@@ -848,7 +851,7 @@ async def bench(args: argparse.Namespace) -> None:
                 f"{', '.join(tail)}"
             )
     print(
-        "storage calls of the ingest passes (they share the bot's one SQLite connection and its one thread):"
+        "storage calls of the ingest passes (on the ingestor's own SQLite connection):"
     )
     for label, times in sorted(INGEST_CALLS.items()):
         if label.startswith("ingest:"):

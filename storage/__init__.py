@@ -20,6 +20,7 @@ from storage.models import (
     RecentFingerprint,
     ReprintSource,
     StoredArticle,
+    StoryStanding,
     Subscriber,
 )
 from storage.projects import ProjectStore
@@ -50,6 +51,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoredArticle",
+    "StoryStanding",
     "Subscriber",
     "SubscriberStore",
     "fts_query",

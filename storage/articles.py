@@ -22,6 +22,7 @@ from storage.models import (
     RecentStorySignals,
     ReprintSource,
     StoredArticle,
+    StoryStanding,
     from_ts,
     to_ts,
     to_ts_ceil,
@@ -30,6 +31,7 @@ from storage.models import (
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 12
 MIN_PREFIX = 3
+FRESH_LIMIT = 2000  # candidates of one digest window: the newest-seen are kept
 DECORATE_CHUNK = 2000  # ids per IN (...) list; well under SQLite's 32,766 variables, one round trip a digest
 _SELECT = (
     "SELECT a.id, a.feed_id, f.name AS feed_name, a.url, a.guid, a.title, a.summary, a.lang, "
@@ -53,6 +55,26 @@ def fts_query(text: str) -> str | None:
     # Words of one or two letters are matched whole: as prefixes ("а*", "Қ*") they match most of the
     # index, and ranking that many rows took ~200 ms with 100,000 articles.
     return " ".join(f'"{t}"*' if len(t) >= MIN_PREFIX else f'"{t}"' for t in terms)
+
+
+def _fresh_window(
+    select_from: str, topics: Sequence[str], langs: Sequence[str], since: datetime, until: datetime, limit: int
+) -> tuple[str, tuple[object, ...]]:
+    """The query of a digest window's candidates: originals first seen in [since, until) in these languages
+    on any of these topics, the `limit` most recently seen.
+
+    Written so that SQLite starts from the time index (the window is at most two days): the unary `+`
+    keeps it off the reprint_of index, which matches nearly every row, EXISTS checks each candidate's
+    topics instead of listing every article ever stored on them, and ordering by the same index lets
+    SQLite stop at `limit` instead of sorting the window (measured with 100,000 articles: 140 ms →
+    6 ms for a day's 1,800 candidates, 10 ms for a week's)."""
+    sql = (
+        f"{select_from} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? "
+        f"AND +a.reprint_of IS NULL AND a.lang IN ({','.join('?' * len(langs))}) AND EXISTS (SELECT 1 FROM "
+        f"article_topics t WHERE t.article_id = a.id AND t.topic IN ({','.join('?' * len(topics))})) "
+        "ORDER BY a.first_seen_at DESC, a.id DESC LIMIT ?"
+    )
+    return sql, (to_ts_ceil(since), to_ts_ceil(until), *langs, *topics, limit)
 
 
 def _article(row: sqlite3.Row, topics: Sequence[str] = (), projects: Sequence[str] = ()) -> StoredArticle:
@@ -328,27 +350,96 @@ class ArticleStore:
         langs: Sequence[str],
         since: datetime,
         until: datetime,
-        limit: int = 2000,
+        limit: int = FRESH_LIMIT,
     ) -> list[StoredArticle]:
         """Original articles (not reprints) first seen in [since, until) on any of these topics, the most
-        recently seen first (digests rank them afterwards; the order only decides which `limit` are kept).
-
-        Written so that SQLite starts from the time index (the window is at most two days): the unary `+`
-        keeps it off the reprint_of index, which matches nearly every row, EXISTS checks each candidate's
-        topics instead of listing every article ever stored on them, and ordering by the same index lets
-        SQLite stop at `limit` instead of sorting the window (measured with 100,000 articles: 140 ms →
-        6 ms for a day's 1,800 candidates, 10 ms for a week's)."""
+        recently seen first (digests rank them afterwards; the order only decides which `limit` are kept)."""
         if not topics or not langs:
             return []
-        sql = (
-            f"{_SELECT_BRIEF} WHERE a.first_seen_at >= ? AND a.first_seen_at < ? AND +a.reprint_of IS NULL "
-            f"AND a.lang IN ({','.join('?' * len(langs))}) AND EXISTS (SELECT 1 FROM article_topics t "
-            f"WHERE t.article_id = a.id AND t.topic IN ({','.join('?' * len(topics))})) "
-            "ORDER BY a.first_seen_at DESC, a.id DESC LIMIT ?"
-        )
-        params = (to_ts_ceil(since), to_ts_ceil(until), *langs, *topics, limit)
+        sql, params = _fresh_window(_SELECT_BRIEF, topics, langs, since, until, limit)
         async with self._db.conn.execute(sql, params) as cur:
             rows = await cur.fetchall()
+        return await self.decorate(rows, with_projects=False)
+
+    async def standings(
+        self,
+        *,
+        topics: Sequence[str],
+        langs: Sequence[str],
+        since: datetime,
+        until: datetime,
+        told_since: datetime,
+        limit: int = FRESH_LIMIT,
+    ) -> list[StoryStanding]:
+        """The stories of `fresh(...)`'s articles with what ranks them, less the stories told before the window.
+
+        A story counts as told when one of its articles was first seen in [told_since, since), in one of these
+        languages and on one of these topics: that earlier window's digest showed it. Reach counts the
+        reprints in these languages too, as the digest shows them.
+
+        One statement, so a digest costs one round trip and SQLite does the grouping without the GIL: a
+        day's ~1,800 candidates become ~1,000 rows of numbers instead of 1,800 decorated articles (measured
+        with 100,000 articles: 18 ms here against 68 ms for fetching, decorating and ranking in Python).
+        """
+        if not topics or not langs:
+            return []
+        columns = "SELECT a.id, a.story_id, a.feed_id, a.lang, a.published_at, a.first_seen_at FROM articles a"
+        window, params = _fresh_window(columns, topics, langs, since, until, limit)
+        lq, tq = ",".join("?" * len(langs)), ",".join("?" * len(topics))
+        sql = f"""
+            WITH win AS MATERIALIZED (
+                SELECT a.id, coalesce(a.story_id, a.id) AS story, a.feed_id, a.lang, a.published_at,
+                       row_number() OVER (ORDER BY a.first_seen_at DESC, a.id DESC) AS position
+                FROM ({window}) a
+            ),
+            told AS MATERIALIZED (
+                SELECT s.story FROM (SELECT DISTINCT story FROM win) s WHERE EXISTS (
+                    SELECT 1 FROM articles e WHERE e.story_id = s.story AND e.first_seen_at >= ?
+                    AND e.first_seen_at < ? AND e.lang IN ({lq}) AND EXISTS (
+                        SELECT 1 FROM article_topics et WHERE et.article_id = e.id AND et.topic IN ({tq})))
+            ),
+            cand AS MATERIALIZED (SELECT * FROM win WHERE story NOT IN told),
+            -- One row per fact about a story, grouped once: no join between the CTEs above (joins of
+            -- materialized CTEs get no index and may turn into nested scans).
+            facts AS (
+                SELECT c.story, c.id, f.name AS outlet, c.lang, c.published_at, c.position, NULL AS topic
+                FROM cand c JOIN feeds f ON f.id = c.feed_id
+                UNION ALL
+                SELECT c.story, NULL, f.name, r.lang, NULL, NULL, NULL
+                FROM cand c CROSS JOIN articles r ON r.reprint_of = c.id JOIN feeds f ON f.id = r.feed_id
+                WHERE r.lang IN ({lq})
+                UNION ALL
+                SELECT c.story, NULL, NULL, NULL, NULL, NULL, t.topic
+                FROM cand c CROSS JOIN article_topics t ON t.article_id = c.id WHERE t.topic IN ({tq})
+            )
+            SELECT story, group_concat(id), count(DISTINCT outlet), count(DISTINCT lang), max(published_at),
+                   min(position), group_concat(DISTINCT topic)
+            FROM facts GROUP BY story ORDER BY min(position)
+        """
+        params += (to_ts_ceil(told_since), to_ts_ceil(since), *langs, *topics, *langs, *topics)
+        async with self._db.conn.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return [
+            StoryStanding(
+                story_id=r[0],
+                article_ids=tuple(int(i) for i in r[1].split(",")),
+                outlets=r[2],
+                langs=r[3],
+                latest=from_ts(r[4]),
+                position=r[5],
+                topics=frozenset(r[6].split(",")),
+            )
+            for r in rows
+        ]
+
+    async def by_ids(self, ids: Sequence[int]) -> list[StoredArticle]:
+        """These articles as digests show them (no summary, no project names), in id order."""
+        rows: list[sqlite3.Row] = []
+        for part in _chunks(sorted(set(ids)), DECORATE_CHUNK):
+            async with self._db.conn.execute(
+                f"{_SELECT_BRIEF} WHERE a.id IN ({','.join('?' * len(part))}) ORDER BY a.id", part
+            ) as cur:
+                rows.extend(await cur.fetchall())
         return await self.decorate(rows, with_projects=False)
 
     async def earlier_reports(

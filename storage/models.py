@@ -150,6 +150,20 @@ class EarlierReport:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryStanding:
+    """What ranking a digest needs of one story in its window, computed in SQL: the digest then builds only
+    the stories it shows (`ArticleStore.standings`)."""
+
+    story_id: int
+    article_ids: tuple[int, ...]  # its original reports in the window
+    outlets: int  # distinct outlets among those reports and their reprints in the reader's languages
+    langs: int  # distinct languages among the same
+    latest: datetime  # the newest publication time of its reports
+    position: int  # 1 for the story with the most recently seen report, and so on
+    topics: frozenset[str]  # the asked topics among its reports' topics
+
+
+@dataclass(frozen=True, slots=True)
 class RecentStorySignals:
     """What story linking needs of a recently published article."""
 

@@ -124,7 +124,7 @@ class DigestFactory:
         self._storage = storage
         self._topics = topics
         self._pools: dict[tuple[datetime, datetime], ArticlePool] = {}
-        self._sections: dict[tuple[datetime, datetime, tuple[str, ...], tuple[str, ...], str], Digest] = {}
+        self._sections: dict[tuple[datetime, datetime, tuple[str, ...], tuple[str, ...], str, int], Digest] = {}
         self._names: dict[str, dict[str, str]] = {}
         self._stories: StoryCache = {}  # shared by every digest planned here (bot/digest/stories.py)
 
@@ -143,7 +143,7 @@ class DigestFactory:
         story's headline (a report in that language when there is one), so it is part of the key."""
         since = max(request.since, request.until - MAX_LOOKBACK)
         wanted = tuple(t for t in self._topics.keys if t in request.topics)
-        key = (since, request.until, wanted, request.langs, request.ui_lang)
+        key = (since, request.until, wanted, request.langs, request.ui_lang, request.per_topic)
         digest = self._sections.get(key)
         if digest is None:
             pool = await self._pool(since, request.until)

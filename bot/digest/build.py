@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.digest.stories import Story, StoryCache, group_stories, importance, story_key
-from storage import EarlierReport, Storage, StoredArticle
+from bot.digest.stories import Story, StoryCache, group_stories, importance, rank, story_key
+from storage import EarlierReport, Storage, StoredArticle, StoryStanding
 
 MAX_LOOKBACK = timedelta(hours=48)
 # How far before a window to look for earlier reports of its stories. Ingestion links articles published
@@ -86,11 +86,39 @@ def arrange(
     return tuple(sections)
 
 
+def place(
+    standings: Sequence[StoryStanding], topic_order: Sequence[str], per_topic: int
+) -> list[tuple[str, list[StoryStanding], int]]:
+    """`arrange`'s placement on standings: each topic's shown stories and how many more there are."""
+    placed: set[int] = set()
+    out = []
+    for topic in topic_order:
+        mine = [s for s in standings if topic in s.topics and s.story_id not in placed]
+        if not mine:
+            continue
+        mine.sort(key=lambda s: rank(s.outlets, s.langs, s.latest), reverse=True)  # stable: ties stay newest first
+        placed.update(s.story_id for s in mine)
+        out.append((topic, mine[:per_topic], max(0, len(mine) - per_topic)))
+    return out
+
+
 async def build_digest(storage: Storage, request: DigestRequest, topic_order: Sequence[str]) -> Digest:
     """Fresh originals on the requested topics and languages, at most 48 hours back, less the stories
-    told before the window."""
+    told before the window.
+
+    The same digest as `arrange(untold(fresh(…)))`, which the planner uses over a shared pool
+    (tests/test_delivery_plan.py holds them equal), but ranked from SQL standings so that a reader's
+    /digest builds only the stories it shows: a day holds ~1,000 stories, a digest shows 15."""
     since = max(request.since, request.until - MAX_LOOKBACK)
     wanted = [t for t in topic_order if t in request.topics]
-    articles = await storage.articles.fresh(topics=wanted, langs=request.langs, since=since, until=request.until)
-    articles = untold(articles, await earlier_reports(storage, articles, since), wanted, request.langs)
-    return Digest(request=request, sections=arrange(articles, wanted, request.per_topic, request.ui_lang, request.langs))
+    standings = await storage.articles.standings(
+        topics=wanted, langs=request.langs, since=since, until=request.until, told_since=since - TOLD_LOOKBACK
+    )
+    placement = place(sorted(standings, key=lambda s: s.position), wanted, request.per_topic)
+    shown_ids = [i for _, shown, _ in placement for s in shown for i in s.article_ids]
+    stories = {s.id: s for s in group_stories(await storage.articles.by_ids(shown_ids), request.ui_lang, request.langs)}
+    sections = tuple(
+        DigestSection(topic=topic, items=tuple(stories[s.story_id] for s in shown), more=more)
+        for topic, shown, more in placement
+    )
+    return Digest(request=request, sections=sections)

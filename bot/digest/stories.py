@@ -69,9 +69,13 @@ def story_key(article: StoredArticle) -> int:
     return article.story_id if article.story_id is not None else article.id
 
 
-def importance(story: Story) -> tuple[int, int, datetime]:
+def rank(outlets: int, langs: int, latest: datetime) -> tuple[int, int, datetime]:
     """Covered by more outlets first, then reported in both languages, then the newest."""
-    return (len(story.outlets), len(story.langs), story.latest)
+    return (outlets, langs, latest)
+
+
+def importance(story: Story) -> tuple[int, int, datetime]:
+    return rank(len(story.outlets), len(story.langs), story.latest)
 
 
 def _lead(articles: Sequence[StoredArticle], ui_lang: str) -> StoredArticle:
