@@ -15,8 +15,8 @@ Set-up:
   50 items per ingest pass (tests/feed_server.py), both on 127.0.0.1: Telegram and the outlets are not
   in the bot's process either, so their CPU does not run on the bot's event loop;
 - the bot process runs the production wiring: `create_bot` (with its retry middleware) pointed at the fake,
-  `create_dispatcher` with the shipped catalogs and the production ingestor (`create_ingestor`: parsing and
-  tagging in worker processes).
+  `create_dispatcher` with the shipped catalogs and the production ingestor (`IsolatedIngestor`: each pass in
+  a child process at nice +10, parsing and tagging in its worker processes).
 
 Measured: each update is fed with `dp.feed_update(bot, update)` (the same entry point polling and the
 webhook use), timed from the call until it returns, i.e. until every reply of that update was accepted by
@@ -421,7 +421,6 @@ class Timing:
 
 CURRENT: contextvars.ContextVar[Timing | None] = contextvars.ContextVar("bench_current", default=None)
 # Storage calls made by the ingest pass (outside any measured update): how long each one took, by name.
-INGEST_CALLS: dict[str, list[float]] = defaultdict(list)
 
 
 def api_timer() -> Any:
@@ -444,10 +443,9 @@ def api_timer() -> Any:
     return ApiTimer()
 
 
-def instrument(storage: Storage, ingest_storage: Storage) -> None:
-    """Time the steps of the two handlers inside each update, and the ingest pass's storage calls (wrappers set
-    by the bench on the running objects and module globals; product code is unchanged). Nested: "by_ids" and
-    "search" include their "decorate"."""
+def instrument(storage: Storage) -> None:
+    """Time the steps of the two handlers inside each update (wrappers set by the bench on the running objects
+    and module globals; product code is unchanged). Nested: "by_ids" and "search" include their "decorate"."""
     import bot.digest.build
     import handlers.digest
     import handlers.search
@@ -456,8 +454,6 @@ def instrument(storage: Storage, ingest_storage: Storage) -> None:
         timing = CURRENT.get()
         if timing is not None:
             timing.parts[label] += seconds
-        else:
-            INGEST_CALLS[label].append(seconds)
 
     def wrap_async(owner: Any, name: str, label: str) -> None:
         original = getattr(owner, name)
@@ -488,12 +484,6 @@ def instrument(storage: Storage, ingest_storage: Storage) -> None:
     wrap_async(storage.articles, "by_ids", "by_ids")
     wrap_async(storage.articles, "search", "search")
     wrap_async(storage.articles, "decorate", "decorate")
-    wrap_async(ingest_storage.articles, "insert_linked", "ingest: articles.insert_linked")
-    wrap_async(ingest_storage.articles, "existing", "ingest: articles.existing")
-    wrap_async(ingest_storage.articles, "recent_story_signals", "ingest: articles.recent_story_signals")
-    wrap_async(ingest_storage.articles, "recent_fingerprints", "ingest: articles.recent_fingerprints")
-    wrap_async(ingest_storage.feeds, "record_success", "ingest: feeds.record_success")
-    wrap_async(ingest_storage.feeds, "sync", "ingest: feeds.sync")
     wrap_sync(bot.digest.build, "place", "place")
     wrap_sync(bot.digest.build, "group_stories", "group")
     wrap_sync(handlers.digest, "render_digest", "render")
@@ -680,7 +670,8 @@ def machine() -> str:
 async def bench(args: argparse.Namespace) -> None:
     from bot.app import create_dispatcher
     from bot.config import Settings
-    from bot.services import Catalogs, create_ingestor
+    from bot.ingest.isolated import IsolatedIngestor
+    from bot.services import Catalogs
     from bot.telegram.session import create_bot
 
     print("machine:", machine())
@@ -732,9 +723,8 @@ async def bench(args: argparse.Namespace) -> None:
             database_path=Path(tmp) / "bench.sqlite3",
         )
         catalogs = Catalogs(feeds=[], topics=topics, projects=catalog)
-        # As bot.app.run_bot does: the ingestor has its own connection to the same file.
-        ingest_storage = await Storage.open(Path(tmp) / "bench.sqlite3")
-        ingestor, analyser = create_ingestor(ingest_storage, settings, catalogs)
+        # As bot.app.run_bot does: each pass in a child process at a lower priority (bot/ingest/isolated.py).
+        ingestor = IsolatedIngestor(settings)
         bot = create_bot(settings)
         bot.session.middleware(api_timer())
         dp = create_dispatcher(storage=storage, settings=settings, catalogs=catalogs, ingestor=ingestor)
@@ -742,7 +732,7 @@ async def bench(args: argparse.Namespace) -> None:
             from bot.memory import freeze_long_lived
 
             freeze_long_lived()  # as bot.app.run_bot does after start-up
-        instrument(storage, ingest_storage)
+        instrument(storage)
         driver = Driver(dp, bot, args.subscribers, world, rng)
         report_lines = []
         watch = GcWatch()
@@ -794,10 +784,8 @@ async def bench(args: argparse.Namespace) -> None:
             report_lines.append(f"measurements ended {datetime.now(UTC):%H:%M:%S} UTC")
         finally:
             gc.callbacks.remove(watch)
-            analyser.close()
             if bot.session._session is not None:  # type: ignore[attr-defined]
                 await bot.session._session.close()  # type: ignore[attr-defined]
-            await ingest_storage.close()
             await storage.close()
             helper.stdin.close()
             fake_report = json.loads(helper.stdout.readline() or "{}")
@@ -849,15 +837,6 @@ async def bench(args: argparse.Namespace) -> None:
             print(
                 f"{'':>12} {'':<13} slowest 5 % (mean): total {statistics.mean(s.seconds for s in slow) * 1000:.1f}, "
                 f"{', '.join(tail)}"
-            )
-    print(
-        "storage calls of the ingest passes (on the ingestor's own SQLite connection):"
-    )
-    for label, times in sorted(INGEST_CALLS.items()):
-        if label.startswith("ingest:"):
-            print(
-                f"  {label[8:]:<34} n={len(times):5d}  median {statistics.median(times) * 1000:7.1f} ms  "
-                f"p95 {pct(times, 0.95) * 1000:7.1f} ms  max {max(times) * 1000:7.1f} ms  total {sum(times):6.1f} s"
             )
     by_query: dict[tuple[str, str], list[float]] = defaultdict(list)
     for s in samples:

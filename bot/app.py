@@ -23,8 +23,8 @@ import handlers
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.i18n import LANGUAGES, Translator, lang_of, t
-from bot.ingest.pipeline import Ingestor
-from bot.services import Catalogs, create_ingestor, load_catalogs
+from bot.ingest.pipeline import PassRunner
+from bot.services import Catalogs, load_catalogs
 from bot.telegram.middlewares import SubscriberMiddleware, ThrottlingMiddleware
 from bot.telegram.session import create_bot
 from bot.trends import TrendCharts
@@ -40,7 +40,7 @@ def create_dispatcher(
     storage: Storage,
     settings: Settings,
     catalogs: Catalogs,
-    ingestor: Ingestor,
+    ingestor: PassRunner,
     clock: Clock = utc_now,
     throttle: ThrottlingMiddleware | None = None,
     **extra: Any,
@@ -154,17 +154,16 @@ async def run_bot(settings: Settings, catalogs: Catalogs | None = None) -> int:
     """Polling (or webhook) with the scheduler until SIGINT/SIGTERM; then closes everything it opened.
     Returns 2 when Telegram refuses the token."""
     from bot.health import HealthPolicy, create_health_app, start_health_server
+    from bot.ingest.isolated import IsolatedIngestor
     from bot.memory import freeze_long_lived
     from bot.scheduler import create_scheduler
 
     catalogs = catalogs or load_catalogs(settings)
     storage = await Storage.open(settings.database_path)
-    # Ingestion gets its own connection: aiosqlite runs one connection's statements one at a time on one
-    # thread, so with a shared one a subscriber's /digest queued behind a pass's writes (WAL lets the
-    # two connections read and write at once; writes between them wait on SQLite's busy timeout).
-    ingest_storage = await Storage.open(settings.database_path)
     bot = create_bot(settings)
-    ingestor, analyser = create_ingestor(ingest_storage, settings, catalogs)
+    # Each pass runs in a child process at a lower priority, so the bot answers at its usual speed
+    # during a pass (bot/ingest/isolated.py).
+    ingestor = IsolatedIngestor(settings)
     dp = create_dispatcher(storage=storage, settings=settings, catalogs=catalogs, ingestor=ingestor)
     freeze_long_lived()  # everything made so far lives as long as the process (bot/memory.py)
     scheduler = create_scheduler(settings=settings, storage=storage, catalogs=catalogs, ingestor=ingestor, bot=bot)
@@ -196,9 +195,7 @@ async def run_bot(settings: Settings, catalogs: Catalogs | None = None) -> int:
             scheduler.shutdown(wait=False)
         if health is not None:
             await health.cleanup()
-        analyser.close()
         await bot.session.close()
-        await ingest_storage.close()
         await storage.close()
         log.info("bot stopped")
     return 0

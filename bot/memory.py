@@ -7,19 +7,15 @@ them stalls the event loop for 150-250 ms; a /digest allocates enough to trigger
 freezes them once (`freeze_long_lived`): later full collections visit only what was made since.
 
 Ingestion passes freeze what they create as they go, to keep collections out of a pass
-(`bot.ingest.pipeline`); with a start-up freeze in place they no longer hand everything back at the end of
-a pass (that would thaw the start-up objects too). Cyclic garbage frozen during a pass — an exception's
-traceback, say — then waits for the nightly `collect_frozen`, one full collection (a few hundred ms) at a
-quiet hour, which bounds what waits to a day of passes.
+(`bot.ingest.pipeline`); with a start-up freeze in place they do not hand everything back at the end of a
+pass (that would thaw the start-up objects too). The service runs its passes in a child process
+(`bot.ingest.isolated`), which has no start-up freeze and exits after the pass, so this only matters to a
+process that both froze at start-up and runs passes itself.
 """
 
 from __future__ import annotations
 
 import gc
-import logging
-import time
-
-log = logging.getLogger(__name__)
 
 _long_lived_frozen = False
 
@@ -34,14 +30,3 @@ def freeze_long_lived() -> None:
 
 def long_lived_frozen() -> bool:
     return _long_lived_frozen
-
-
-def collect_frozen() -> None:
-    """Thaw, collect everything, freeze the survivors again: frees cyclic garbage frozen since last time."""
-    started = time.perf_counter()
-    gc.unfreeze()
-    found = gc.collect()
-    gc.freeze()
-    log.info(
-        "gc refreeze collected=%d frozen=%d ms=%.0f", found, gc.get_freeze_count(), (time.perf_counter() - started) * 1000
-    )

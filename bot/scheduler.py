@@ -21,15 +21,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import memory
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.delivery.broadcast import BroadcastOptions
 from bot.delivery.run import DeliveryReport, deliver
+from bot.ingest.isolated import IngestProcessError
 from storage import Storage
 
 if TYPE_CHECKING:
-    from bot.ingest.pipeline import Ingestor
+    from bot.ingest.pipeline import PassRunner
     from bot.services import Catalogs
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def create_scheduler(
     settings: Settings,
     storage: Storage,
     catalogs: Catalogs,
-    ingestor: Ingestor,
+    ingestor: PassRunner,
     bot: Bot,
     clock: Clock = utc_now,
 ) -> AsyncIOScheduler:
@@ -66,7 +66,10 @@ def create_scheduler(
     scheduler = AsyncIOScheduler(timezone=settings.zone)
 
     async def ingest() -> None:
-        await ingestor.run_pass(catalogs.feeds)  # the Ingestor also serialises passes started elsewhere
+        try:
+            await ingestor.run_pass(catalogs.feeds)  # the ingestor also serialises passes started elsewhere
+        except IngestProcessError as exc:
+            log.error("ingest pass failed: %s; the next runs in %d min", exc, settings.ingest_interval_minutes)
 
     async def tick() -> None:
         await deliver_due(storage, bot, catalogs, settings, clock())
@@ -94,19 +97,6 @@ def create_scheduler(
         coalesce=True,
         misfire_grace_time=3600,
     )
-    async def refreeze() -> None:
-        memory.collect_frozen()
-
-    if memory.long_lived_frozen():  # `run` froze its start-up objects (bot/memory.py)
-        scheduler.add_job(
-            refreeze,
-            CronTrigger(hour=4, minute=41, timezone=settings.zone),
-            id="gc-refreeze",
-            name="collect cyclic garbage frozen during passes",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=6 * 3600,
-        )
     scheduler.add_job(
         prune,
         CronTrigger(hour=4, minute=17, timezone=settings.zone),

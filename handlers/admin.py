@@ -3,6 +3,8 @@ gets the ordinary unknown-command reply from `fallback`, so the commands are not
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Router
 from aiogram.filters import Command, Filter
 from aiogram.types import Message
@@ -10,11 +12,14 @@ from aiogram.types import Message
 from bot.config import Settings
 from bot.digest.render import render_feed_health, render_ingest_report, render_stats
 from bot.i18n import Translator
-from bot.ingest.pipeline import Ingestor
+from bot.ingest.isolated import IngestProcessError
+from bot.ingest.pipeline import PassRunner
 from bot.services import Catalogs
 from bot.topics import TopicRules
 from handlers.common import answer_all, zone_of
 from storage import Storage, Subscriber
+
+log = logging.getLogger(__name__)
 
 
 class IsAdmin(Filter):
@@ -43,9 +48,14 @@ async def feeds(
     await answer_all(message, render_feed_health(states, ui, zone_of(subscriber, settings)))
 
 
-async def ingest(message: Message, ingestor: Ingestor, catalogs: Catalogs, ui: str, tr: Translator) -> None:
+async def ingest(message: Message, ingestor: PassRunner, catalogs: Catalogs, ui: str, tr: Translator) -> None:
     await message.answer(tr("admin.ingest_waiting") if ingestor.running else tr("admin.ingest_started"))
-    report = await ingestor.run_pass(catalogs.feeds)
+    try:
+        report = await ingestor.run_pass(catalogs.feeds)
+    except IngestProcessError as exc:
+        log.error("ingest pass failed: %s", exc)
+        await message.answer(tr("admin.ingest_crashed"))
+        return
     await answer_all(message, render_ingest_report(report, ui))
 
 

@@ -171,6 +171,14 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX project_follows_project ON project_follows(project_id);
     """,
+    # 6: a digest leaves out the stories told in the window before it (ArticleStore.standings): for each
+    # candidate story it asks for that story's articles first seen in a time range, in the reader's
+    # languages. With first_seen_at and lang in the story index that is answered from the index alone
+    # (measured with 100,000 articles: the whole ranking query 23 -> 15 ms). It replaces the plain index.
+    """
+    CREATE INDEX articles_story_seen ON articles(story_id, first_seen_at, lang);
+    DROP INDEX articles_story;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

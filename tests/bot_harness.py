@@ -33,7 +33,7 @@ from aiogram.types import Update
 from bot.app import create_dispatcher
 from bot.config import Settings
 from bot.i18n import t, tn
-from bot.ingest.pipeline import Ingestor
+from bot.ingest.pipeline import Ingestor, PassRunner
 from bot.services import Catalogs, load_catalogs
 from bot.telegram.middlewares import ThrottlingMiddleware
 from bot.telegram.session import create_bot
@@ -227,8 +227,13 @@ async def _track(app: BotApp) -> None:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    tmp_path: Path, fake: FakeTelegram, feeds: FeedServer, **settings: Any
+    tmp_path: Path,
+    fake: FakeTelegram,
+    feeds: FeedServer,
+    ingestor: Callable[[Settings], PassRunner] | None = None,
+    **settings: Any,
 ) -> AsyncIterator[BotApp]:
+    """`ingestor`: made from the bot's settings, in place of the in-process one on the test clock."""
     feeds_file = tmp_path / "feeds.toml"
     feeds_file.write_text(
         "[[feeds]]\n"
@@ -250,16 +255,16 @@ async def running_bot(
     clock = TestClock(NOW)
     store = await Storage.open(config.database_path)
     bot = create_bot(config)
-    ingestor = Ingestor(
+    runner: PassRunner = Ingestor(
         store,
         catalogs.topics,
         catalogs.projects,
         clock=clock,
         fetcher_options={"total_timeout": 3, "connect_timeout": 2},
-    )
+    ) if ingestor is None else ingestor(config)
     throttle = ThrottlingMiddleware()
     dp = create_dispatcher(
-        storage=store, settings=config, catalogs=catalogs, ingestor=ingestor, clock=clock, throttle=throttle
+        storage=store, settings=config, catalogs=catalogs, ingestor=runner, clock=clock, throttle=throttle
     )
     [feed, _] = await store.feeds.sync(catalogs.feeds, NOW - timedelta(days=1))
     app = BotApp(fake, feeds, store, config, catalogs, clock, bot, dp, throttle, feed_id=feed.id)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
+from bot.ingest.isolated import IsolatedIngestor
 from tests.bot_harness import (
     ADMIN_ID,
     BAD_FEED_PATH,
@@ -13,9 +16,12 @@ from tests.bot_harness import (
     OK_FEED_PATH,
     BotApp,
     bot_app_fixture,  # noqa: F401  (the fixture)
+    running_bot,
     t,
     visible,
 )
+from tests.fake_telegram import FakeTelegram
+from tests.feed_server import FeedServer
 from tests.feedgen import Item, rss
 
 
@@ -117,3 +123,28 @@ async def test_ingest_runs_a_pass_and_reports(bot_app: BotApp) -> None:
     [again, second] = await bot_app.say(ADMIN_ID, "/ingest", lang="kk")
     assert again.visible_text == "Жаңалықтарды жинау басталды…"
     assert second.visible_text.startswith("Жинау аяқталды: таспалар 2, жаңа мақалалар 0")
+
+
+async def test_ingest_in_the_services_child_process_reports_and_a_crashed_pass_is_told(tmp_path: Path) -> None:
+    """As `run` wires it (bot/ingest/isolated.py): the pass runs in a child process on the real clock."""
+    published = datetime.now(UTC) - timedelta(hours=1)
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "broken").mkdir()
+    async with FakeTelegram() as fake, FeedServer() as feeds:
+        feeds.add_feed(OK_FEED_PATH, rss([Item("Китай инвестирует в завод в Актобе", "https://ok.example.kz/1", "Инвестиции", published=published)]))
+        feeds.add_status(BAD_FEED_PATH, 404)
+        async with running_bot(tmp_path / "ok", fake, feeds, ingestor=IsolatedIngestor) as app:
+            [started, report] = await app.say(ADMIN_ID, "/ingest")
+            assert started.visible_text == t("ru", "admin.ingest_started")
+            lines = report.visible_text.splitlines()
+            assert lines[0] == visible(t("ru", "admin.ingest_done", feeds=2, new=1, duplicate=0, failed=1))
+            assert lines[1].startswith("❌ Жабық <b>арна</b>: ") and "404" in lines[1]
+            assert [a.title async for a in app.store.articles.iter_all()] == ["Китай инвестирует в завод в Актобе"]
+
+        def broken(settings: Settings) -> IsolatedIngestor:  # the child cannot load its topics file
+            return IsolatedIngestor(settings.model_copy(update={"topics_file": tmp_path / "gone.toml"}))
+
+        async with running_bot(tmp_path / "broken", fake, feeds, ingestor=broken) as app:
+            [started, crashed] = await app.say(ADMIN_ID, "/ingest", lang="kk")
+            assert started.visible_text == "Жаңалықтарды жинау басталды…"
+            assert crashed.visible_text == t("kk", "admin.ingest_crashed")

@@ -176,3 +176,37 @@ async def test_run_with_a_token_telegram_refuses_says_so_and_exits_2(
     assert code == 2, err
     assert "Telegram refused BOT_TOKEN" in err and "@BotFather" in err
     assert wrong not in out + err and "Traceback" not in err
+
+
+async def test_run_ingests_in_a_child_process_and_stops_cleanly_on_sigterm(
+    fake_telegram: FakeTelegram, feed_server: FeedServer, env: dict[str, str], tmp_path: Path  # noqa: F811
+) -> None:
+    import signal
+    import sqlite3
+
+    write_feeds(tmp_path / "feeds.toml", feed_server)
+    env = {**env, "BOT_TOKEN": fake_telegram.token, "TELEGRAM_API_URL": fake_telegram.base_url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    stored = 0
+    try:
+        for _ in range(600):  # the first pass starts at once; aiogram's import takes seconds here
+            await asyncio.sleep(0.1)
+            try:
+                with sqlite3.connect(f"file:{env['DATABASE_PATH']}?mode=ro", uri=True) as db:
+                    stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+            except sqlite3.Error:
+                continue  # not created yet
+            if stored == 3:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    text = out.decode() + err.decode()
+    assert stored == 3, text
+    assert proc.returncode == 0, text
+    assert "logger=bot.ingest.pipeline" in text and "ingest pass feeds=3 new=3 duplicate=0 failed=1" in text
+    assert "bot stopped" in text
+    assert fake_telegram.token not in text and fake_telegram.token.split(":", 1)[1] not in text

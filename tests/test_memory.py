@@ -1,4 +1,4 @@
-"""bot/memory.py: start-up objects stay frozen across ingestion passes; the nightly refreeze frees cycles."""
+"""bot/memory.py: start-up objects stay frozen across ingestion passes."""
 
 from __future__ import annotations
 
@@ -45,10 +45,7 @@ def test_a_pass_keeps_the_start_up_freeze(thawed: None) -> None:
     with pipeline._collector_spared():
         garbage = cycle()
         pipeline._spare_survivors()
-    # The start-up objects are still frozen; the pass's cyclic garbage waits for the nightly refreeze.
+    # The start-up objects are still frozen (and so is the pass's cyclic garbage).
     assert gc.get_freeze_count() >= frozen
     gc.collect()
     assert garbage() is not None
-    memory.collect_frozen()
-    assert garbage() is None
-    assert gc.get_freeze_count() > 0  # the survivors are frozen again

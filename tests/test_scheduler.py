@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from aiogram import Bot
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
+from bot.ingest.isolated import IsolatedIngestor
 from bot.scheduler import create_scheduler, deliver_due
 from storage import FeedSpec, Storage
 from tests import fake_telegram as fake_module
@@ -156,3 +159,22 @@ async def test_scheduler_runs_ingestion_and_the_minute_tick_without_overlap(
 
     scheduler.start(paused=True)
     scheduler.shutdown(wait=False)
+
+
+async def test_a_crashed_ingest_process_is_logged_and_the_job_carries_on(
+    storage: Storage, bot: Bot, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """The service's passes run in a child process (bot/ingest/isolated.py); one that dies is an error in
+    the log, not an exception that APScheduler would print as a traceback after every run."""
+    settings = Settings(
+        _env_file=None, database_path=tmp_path / "habar.sqlite3", topics_file=tmp_path / "gone.toml"  # type: ignore[call-arg]
+    )
+    scheduler = create_scheduler(
+        settings=settings, storage=storage, catalogs=catalogs(), ingestor=IsolatedIngestor(settings), bot=bot  # type: ignore[arg-type]
+    )
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+        await jobs["ingest"].func()
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.scheduler"] == [
+        "ingest pass failed: the ingest process exited with status 1 (its log says why); the next runs in 30 min"
+    ]

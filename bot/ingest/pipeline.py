@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot import memory, metrics
 from bot.clock import Clock, utc_now
@@ -144,6 +145,16 @@ class IngestReport:
     @property
     def failed(self) -> int:
         return sum(1 for f in self.feeds if f.status == "failed")
+
+
+class PassRunner(Protocol):
+    """What the scheduler and `/ingest` need: the in-process `Ingestor`, or the service's
+    `bot.ingest.isolated.IsolatedIngestor`, which runs each pass in a child process."""
+
+    @property
+    def running(self) -> bool: ...
+
+    async def run_pass(self, specs: Sequence[FeedSpec], *, respect_backoff: bool = True) -> IngestReport: ...
 
 
 class Ingestor:
