@@ -6,7 +6,7 @@ own process that work competed with the handlers for the interpreter lock, and t
 the cores at the same priority: with 100,000 stored articles on 2 cores, `/search` answered in 87 ms
 (p95) during a pass instead of 23 ms. In a child process at nice +10 (the workers it starts inherit it),
 the pass takes whatever CPU the bot leaves and shares no lock with it: measured the same way, `/search`
-p95 37 ms during a pass (benchmarks/RESULTS.md, "Bot handlers").
+p95 33-35 ms during a pass (benchmarks/RESULTS.md, "Bot handlers", runs 10 and 11).
 
 A child also gives back the memory of each pass's indexes when it exits, and a crash in a parser cannot
 take the bot down. The child writes to the same SQLite file (WAL: the bot keeps reading meanwhile) and
