@@ -52,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_ingest import heartbeat  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 from bot.config import DEFAULT_PROJECTS_FILE, DEFAULT_TOPICS_FILE  # noqa: E402
 from bot.ingest.projects import ProjectCatalog  # noqa: E402
@@ -607,15 +608,6 @@ class Driver:
         return Sample(
             phase, kind, arg, seconds, timing.api_seconds, timing.calls, sum(timing.texts), dict(timing.parts)
         )
-
-
-async def heartbeat(stop: asyncio.Event, gaps: list[float]) -> None:
-    last = time.perf_counter()
-    while not stop.is_set():
-        await asyncio.sleep(0.005)
-        now = time.perf_counter()
-        gaps.append(now - last - 0.005)
-        last = now
 
 
 def pct(values: list[float], q: float) -> float:

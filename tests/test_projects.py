@@ -235,21 +235,8 @@ ORIGINAL_LATIN_RUN_RE = re.compile(
 
 
 def reference_find(catalog: ProjectCatalog, text: str, lang: str) -> list[ProjectMention]:
-    folded = text.replace("ё", "е").replace("Ё", "Е")
-    hits = []
-    for compiled in catalog._compiled:
-        first = None
-        for rule in compiled.rules:
-            match = rule.clauses[0].search(folded)
-            if match is None or not all(c.search(folded) for c in rule.clauses[1:]):
-                continue
-            if first is None or match.start() < first.start():
-                first = match
-        if first is not None:
-            mention = projects_module._known_mention(
-                compiled.project, lang, text[first.start() : first.end()]
-            )
-            hits.append(projects_module._Hit(first.start(), first.end(), mention))
+    # Catalogue rules: the catalogue's own whole-text search (what find() falls back to).
+    hits = list(catalog._known_hits_slowly(text.replace("ё", "е").replace("Ё", "Е"), text, lang))
     taken = [(h.start, h.end) for h in hits]
     for hit in [*_reference_quoted_hits(text), *_reference_latin_hits(text)]:
         if any(hit.start < end and start < hit.end for start, end in taken):

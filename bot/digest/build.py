@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.digest.stories import Story, StoryCache, group_stories, importance, rank, story_key
 from storage import EarlierReport, Storage, StoredArticle, StoryStanding
 
+T = TypeVar("T")
 MAX_LOOKBACK = timedelta(hours=48)
 # How far before a window to look for earlier reports of its stories. Ingestion links articles published
 # within 72 hours of each other (bot/ingest/stories.py); a week leaves room for late first sightings.
@@ -70,36 +72,45 @@ def arrange(
     langs: Sequence[str] = ("ru", "kk"),
     cache: StoryCache | None = None,
 ) -> tuple[DigestSection, ...]:
-    """Fold articles into stories, then group by topic in the subscriber's topic order: a story appears
-    once, under the first of its topics the subscriber reads, most important first."""
+    """Fold articles into stories, then group by topic in the subscriber's topic order (`_placement`)."""
     stories = group_stories(articles, ui_lang, langs, cache)
+    return tuple(
+        DigestSection(topic=topic, items=tuple(shown), more=more)
+        for topic, shown, more in _placement(stories, topic_order, per_topic, lambda s: s.id, lambda s: s.topics, importance)
+    )
+
+
+def _placement(
+    items: Sequence[T],
+    topic_order: Sequence[str],
+    per_topic: int,
+    ident: Callable[[T], int],
+    topics: Callable[[T], frozenset[str]],
+    rank_key: Callable[[T], tuple[int, int, datetime]],
+) -> list[tuple[str, list[T], int]]:
+    """Each topic's shown stories and how many more there are: a story appears once, under the first of its
+    topics the subscriber reads, most important first (ties keep `items`' order: newest first). Shared by
+    the planner's stories and /digest's standings so that both rank alike."""
     placed: set[int] = set()
-    sections = []
+    out = []
     for topic in topic_order:
-        mine = [s for s in stories if topic in s.topics and s.id not in placed]
+        mine = [s for s in items if topic in topics(s) and ident(s) not in placed]
         if not mine:
             continue
-        mine.sort(key=importance, reverse=True)
-        shown = mine[:per_topic]
-        placed.update(s.id for s in mine)
-        sections.append(DigestSection(topic=topic, items=tuple(shown), more=len(mine) - len(shown)))
-    return tuple(sections)
+        mine.sort(key=rank_key, reverse=True)  # stable, also reversed
+        placed.update(ident(s) for s in mine)
+        out.append((topic, mine[:per_topic], max(0, len(mine) - per_topic)))
+    return out
 
 
 def place(
     standings: Sequence[StoryStanding], topic_order: Sequence[str], per_topic: int
 ) -> list[tuple[str, list[StoryStanding], int]]:
-    """`arrange`'s placement on standings: each topic's shown stories and how many more there are."""
-    placed: set[int] = set()
-    out = []
-    for topic in topic_order:
-        mine = [s for s in standings if topic in s.topics and s.story_id not in placed]
-        if not mine:
-            continue
-        mine.sort(key=lambda s: rank(s.outlets, s.langs, s.latest), reverse=True)  # stable: ties stay newest first
-        placed.update(s.story_id for s in mine)
-        out.append((topic, mine[:per_topic], max(0, len(mine) - per_topic)))
-    return out
+    """`arrange`'s placement on standings (in their `position` order)."""
+    return _placement(
+        sorted(standings, key=lambda s: s.position), topic_order, per_topic,
+        lambda s: s.story_id, lambda s: s.topics, lambda s: rank(s.outlets, s.langs, s.latest),
+    )  # fmt: skip
 
 
 async def build_digest(storage: Storage, request: DigestRequest, topic_order: Sequence[str]) -> Digest:
@@ -114,7 +125,7 @@ async def build_digest(storage: Storage, request: DigestRequest, topic_order: Se
     standings = await storage.articles.standings(
         topics=wanted, langs=request.langs, since=since, until=request.until, told_since=since - TOLD_LOOKBACK
     )
-    placement = place(sorted(standings, key=lambda s: s.position), wanted, request.per_topic)
+    placement = place(standings, wanted, request.per_topic)
     shown_ids = [i for _, shown, _ in placement for s in shown for i in s.article_ids]
     stories = {s.id: s for s in group_stories(await storage.articles.by_ids(shown_ids), request.ui_lang, request.langs)}
     sections = tuple(

@@ -42,7 +42,7 @@ NICENESS = 10  # added to the bot's; CFS then gives the bot ~10 times the pass's
 STOP_GRACE = 10.0  # seconds a child gets to stop its workers after SIGTERM before it is killed
 # Settings a pass needs. The child gets these explicitly and no other Settings variable (the bot token
 # above all: a pass never talks to Telegram).
-_PASSED = ("database_path", "topics_file", "projects_file", "timezone", "log_level", "log_format")
+_PASSED = ("database_path", "topics_file", "projects_file", "log_level", "log_format")
 
 
 class IngestProcessError(RuntimeError):
