@@ -190,22 +190,25 @@ async def test_run_ingests_in_a_child_process_and_stops_cleanly_on_sigterm(
         sys.executable, "-m", "bot", "run",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
     )  # fmt: skip
-    stored = 0
+    assert proc.stderr is not None
+    seen: list[str] = []
     try:
-        for _ in range(600):  # the first pass starts at once; aiogram's import takes seconds here
-            await asyncio.sleep(0.1)
-            try:
-                with sqlite3.connect(f"file:{env['DATABASE_PATH']}?mode=ro", uri=True) as db:
-                    stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
-            except sqlite3.Error:
-                continue  # not created yet
-            if stored == 3:
-                break
+        # The first pass starts at once (aiogram's import takes seconds here); its summary line, written by
+        # the child to the shared stderr, comes once the pass has finished.
+        async def pass_summary() -> None:
+            while line := (await proc.stderr.readline()).decode():  # type: ignore[union-attr]
+                seen.append(line)
+                if "ingest pass feeds=" in line:
+                    return
+
+        await asyncio.wait_for(pass_summary(), timeout=60)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    text = out.decode() + err.decode()
-    assert stored == 3, text
+    text = "".join(seen) + out.decode() + err.decode()
+    with sqlite3.connect(f"file:{env['DATABASE_PATH']}?mode=ro", uri=True) as db:
+        titles = sorted(row[0] for row in db.execute("SELECT title FROM articles"))
+    assert len(titles) == 3 and titles[0].startswith("Китайские инвесторы"), titles
     assert proc.returncode == 0, text
     assert "logger=bot.ingest.pipeline" in text and "ingest pass feeds=3 new=3 duplicate=0 failed=1" in text
     assert "bot stopped" in text
