@@ -371,7 +371,9 @@ class ArticleStore:
         told_since: datetime,
         limit: int = FRESH_LIMIT,
     ) -> list[StoryStanding]:
-        """The stories of `fresh(...)`'s articles with what ranks them, less the stories told before the window.
+        """The stories of `fresh(...)`'s articles with what ranks them, less the stories told before the
+        window, in `position` order. `topics` come in the reader's order: a story's section is the first of
+        them among its reports' topics.
 
         A story counts as told when one of its articles was first seen in [told_since, since), in one of these
         languages and on one of these topics: that earlier window's digest showed it. Reach counts the
@@ -380,15 +382,20 @@ class ArticleStore:
         One statement, so a digest costs one round trip and SQLite does the grouping without the GIL: a
         day's ~1,800 candidates become ~1,000 rows of numbers instead of 1,800 decorated articles (measured
         with 100,000 articles: 18 ms here against 68 ms for fetching, decorating and ranking in Python).
+        Each candidate's section is found with the same index probe that admits it, so its topics are not
+        grouped a second time (with 20,000 articles in the day: 15.6 → 13.7 ms).
         """
         if not topics or not langs:
             return []
         columns = "SELECT a.id, a.story_id, a.feed_id, a.lang, a.published_at, a.first_seen_at FROM articles a"
-        window, params = _fresh_window(columns, topics, langs, since, until, limit)
+        window, window_params = _fresh_window(columns, topics, langs, since, until, limit)
         lq, tq = ",".join("?" * len(langs)), ",".join("?" * len(topics))
+        section = "CASE t.topic " + " ".join(f"WHEN ? THEN {i}" for i in range(len(topics))) + " END"
         sql = f"""
             WITH win AS MATERIALIZED (
                 SELECT a.id, coalesce(a.story_id, a.id) AS story, a.feed_id, a.lang, a.published_at,
+                       (SELECT min({section}) FROM article_topics t
+                        WHERE t.article_id = a.id AND t.topic IN ({tq})) AS section,
                        row_number() OVER (ORDER BY a.first_seen_at DESC, a.id DESC) AS position
                 FROM ({window}) a
             ),
@@ -402,32 +409,25 @@ class ArticleStore:
             -- One row per fact about a story, grouped once: no join between the CTEs above (joins of
             -- materialized CTEs get no index and may turn into nested scans).
             facts AS (
-                SELECT c.story, c.id, f.name AS outlet, c.lang, c.published_at, c.position, NULL AS topic
+                SELECT c.story, c.id, f.name AS outlet, c.lang, c.published_at, c.position, c.section
                 FROM cand c JOIN feeds f ON f.id = c.feed_id
                 UNION ALL
                 SELECT c.story, NULL, f.name, r.lang, NULL, NULL, NULL
                 FROM cand c CROSS JOIN articles r ON r.reprint_of = c.id JOIN feeds f ON f.id = r.feed_id
                 WHERE r.lang IN ({lq})
-                UNION ALL
-                SELECT c.story, NULL, NULL, NULL, NULL, NULL, t.topic
-                FROM cand c CROSS JOIN article_topics t ON t.article_id = c.id WHERE t.topic IN ({tq})
             )
             SELECT story, group_concat(id), count(DISTINCT outlet), count(DISTINCT lang), max(published_at),
-                   min(position), group_concat(DISTINCT topic)
+                   min(position), min(section)
             FROM facts GROUP BY story ORDER BY min(position)
         """
-        params += (to_ts_ceil(told_since), to_ts_ceil(since), *langs, *topics, *langs, *topics)
+        params = (
+            *topics, *topics, *window_params, to_ts_ceil(told_since), to_ts_ceil(since), *langs, *topics, *langs,
+        )  # fmt: skip
         async with self._db.conn.execute(sql, params) as cur:
             rows = await cur.fetchall()
         return [
             StoryStanding(
-                story_id=r[0],
-                article_ids=tuple(int(i) for i in r[1].split(",")),
-                outlets=r[2],
-                langs=r[3],
-                latest=from_ts(r[4]),
-                position=r[5],
-                topics=frozenset(r[6].split(",")),
+                r[0], tuple(map(int, r[1].split(","))), r[2], r[3], from_ts(r[4]), r[5], topics[r[6]]
             )
             for r in rows
         ]

@@ -179,6 +179,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX articles_story_seen ON articles(story_id, first_seen_at, lang);
     DROP INDEX articles_story;
     """,
+    # 7: a digest's window is read newest first from the first-seen index (ArticleStore.standings). With the
+    # columns that choose and rank candidates in the index, a busy day's 20,000 rows are read without
+    # visiting the table, whose rows are wide (title and summary): measured with 123,000 articles, the
+    # window 6.7 -> 5.0 ms, the whole ranking query 17 -> 15.6 ms. It replaces the plain index, so an
+    # insert still updates one index on first_seen_at.
+    """
+    CREATE INDEX articles_first_seen_window
+        ON articles(first_seen_at, lang, reprint_of, story_id, feed_id, published_at);
+    DROP INDEX articles_first_seen;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

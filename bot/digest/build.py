@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -76,41 +76,48 @@ def arrange(
     stories = group_stories(articles, ui_lang, langs, cache)
     return tuple(
         DigestSection(topic=topic, items=tuple(shown), more=more)
-        for topic, shown, more in _placement(stories, topic_order, per_topic, lambda s: s.id, lambda s: s.topics, importance)
+        for topic, shown, more in _placement(
+            stories, topic_order, per_topic, lambda s: _section(s.topics, topic_order), importance
+        )
     )
+
+
+def _section(topics: Collection[str], topic_order: Sequence[str]) -> str | None:
+    """The first topic of the subscriber's order that the story is on: the one section it appears in."""
+    return next((t for t in topic_order if t in topics), None)
 
 
 def _placement(
     items: Sequence[T],
     topic_order: Sequence[str],
     per_topic: int,
-    ident: Callable[[T], int],
-    topics: Callable[[T], frozenset[str]],
+    section: Callable[[T], str | None],
     rank_key: Callable[[T], tuple[int, int, datetime]],
 ) -> list[tuple[str, list[T], int]]:
-    """Each topic's shown stories and how many more there are: a story appears once, under the first of its
-    topics the subscriber reads, most important first (ties keep `items`' order: newest first). Shared by
-    the planner's stories and /digest's standings so that both rank alike."""
-    placed: set[int] = set()
+    """Each topic's shown stories and how many more there are: a story appears once, in its section, most
+    important first (ties keep `items`' order: newest first). Shared by the planner's stories and /digest's
+    standings so that both rank alike."""
+    sections: dict[str, list[T]] = {}
+    for item in items:
+        topic = section(item)
+        if topic is not None:
+            sections.setdefault(topic, []).append(item)
     out = []
     for topic in topic_order:
-        mine = [s for s in items if topic in topics(s) and ident(s) not in placed]
-        if not mine:
-            continue
-        mine.sort(key=rank_key, reverse=True)  # stable, also reversed
-        placed.update(ident(s) for s in mine)
-        out.append((topic, mine[:per_topic], max(0, len(mine) - per_topic)))
+        mine = sections.get(topic)
+        if mine:
+            mine.sort(key=rank_key, reverse=True)  # stable, also reversed
+            out.append((topic, mine[:per_topic], max(0, len(mine) - per_topic)))
     return out
 
 
 def place(
     standings: Sequence[StoryStanding], topic_order: Sequence[str], per_topic: int
 ) -> list[tuple[str, list[StoryStanding], int]]:
-    """`arrange`'s placement on standings (in their `position` order)."""
+    """`arrange`'s placement on standings (which come in their `position` order)."""
     return _placement(
-        sorted(standings, key=lambda s: s.position), topic_order, per_topic,
-        lambda s: s.story_id, lambda s: s.topics, lambda s: rank(s.outlets, s.langs, s.latest),
-    )  # fmt: skip
+        standings, topic_order, per_topic, lambda s: s.topic, lambda s: rank(s.outlets, s.langs, s.latest)
+    )
 
 
 async def build_digest(storage: Storage, request: DigestRequest, topic_order: Sequence[str]) -> Digest:
