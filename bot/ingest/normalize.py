@@ -31,11 +31,13 @@ ELLIPSIS = "…"
 
 # --- HTML to text -----------------------------------------------------------------------------------------
 #
-# The stdlib html.parser is enough: we only want the text of short, already sanitised fragments (feedparser
-# cleans descriptions), not a DOM. It is tolerant of broken markup, decodes every named and numeric entity,
-# and keeps BeautifulSoup/lxml (a C extension with its own security advisories) out of the dependencies.
+# The stdlib html.parser is enough: we only want the text of short fragments (descriptions as the feed wrote
+# them: feedparser does not sanitise them for us, see parse._feedparser_parse), not a DOM. It is tolerant of
+# broken markup, decodes every named and numeric entity, and keeps BeautifulSoup/lxml (a C extension with its
+# own security advisories) out of the dependencies.
 
-_SKIPPED_CONTENT = frozenset({"script", "style", "noscript", "template"})
+# What feedparser's sanitiser drops with its content (script, style, applet), and content never shown.
+_SKIPPED_CONTENT = frozenset({"applet", "script", "style", "noscript", "template"})
 # Tags that separate words visually; without a space "<p>Орал</p><p>Ақтөбе</p>" would read "ОралАқтөбе".
 _BREAKING_TAGS = frozenset(
     {
@@ -89,7 +91,7 @@ class _TextExtractor(HTMLParser):
         return "".join(self._parts)
 
 
-# The common case, a description as feedparser's sanitiser leaves it ("<p>text</p><p>text</p>"), read
+# The common case, a description of plain paragraphs ("<p>text</p><p>text</p>"), read
 # without html.parser, which costs most of normalising: text without "&" or "<" between plain start and end
 # tags (attributes without quotes, or double-quoted without "<" ">"). Anything else — entities, comments,
 # declarations, a stray "<", a skipped element — goes to the parser. Both ways give the same text.
