@@ -15,6 +15,7 @@ The load average is printed before and after: on a shared machine other jobs' CP
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
@@ -55,14 +56,18 @@ KK_WORDS = (
 ).split()
 
 
-def make_feed(n: int, now: datetime) -> bytes:
+def make_feed(n: int, now: datetime, paragraphs: int = 1) -> bytes:
+    """A feed of ITEMS items whose descriptions are `paragraphs` paragraphs of 40 words: 1 is a lead, as most
+    outlets send; more is a feed that carries the whole article."""
     rng = random.Random(n)
     words = KK_WORDS if n % 2 else RU_WORDS
     items = []
     for i in range(ITEMS):
         title = " ".join(rng.choice(words) for _ in range(8)).capitalize()
-        summary = " ".join(rng.choice(words) for _ in range(40))
-        items.append(Item(title, f"https://site{n}.kz/news/{i}", f"<p>{summary}</p>", guid=f"{n}-{i}",
+        body = "".join(
+            "<p>" + " ".join(rng.choice(words) for _ in range(40)) + "</p>" for _ in range(paragraphs)
+        )
+        items.append(Item(title, f"https://site{n}.kz/news/{i}", body, guid=f"{n}-{i}",
                           published=now - timedelta(minutes=i)))
     return rss(items, title=f"Feed {n}")
 
@@ -100,12 +105,13 @@ async def feedparser_only(urls: list[str]) -> float:
     return time.perf_counter() - start
 
 
-async def main() -> None:
+async def main(paragraphs: int) -> None:
     now = datetime.now(UTC)
     server = FeedServer()
     await server.start()
-    for n in range(FEEDS):
-        server.add_feed(f"/f{n}.xml", make_feed(n, now))
+    bodies = [make_feed(n, now, paragraphs) for n in range(FEEDS)]
+    for n, body in enumerate(bodies):
+        server.add_feed(f"/f{n}.xml", body)
     urls = [server.url(f"/f{n}.xml") for n in range(FEEDS)]
     specs = [FeedSpec(u, f"Feed {n}", "auto") for n, u in enumerate(urls)]
     topics = TopicRules.load(DEFAULT_TOPICS_FILE)
@@ -150,7 +156,8 @@ async def main() -> None:
           f"SQLite {sqlite3.sqlite_version}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average before {load_before[0]:.2f}, "
           f"after {load_after[0]:.2f}")
-    print(f"feeds x items: {FEEDS} x {ITEMS} = {items}; stored {first.new}, failed {first.failed}")
+    print(f"feeds x items: {FEEDS} x {ITEMS} = {items} ({paragraphs} paragraph(s) of 40 words each, "
+          f"{sum(map(len, bodies)) / 1e6:.1f} MB); stored {first.new}, failed {first.failed}")
     print(f"feedparser only (fetch + parse): {fp_time:.2f} s = {items / fp_time:.0f} items/s")
     print(f"pipeline first pass:             {first_time:.2f} s = {items / first_time:.0f} items/s")
     print(f"ratio pipeline/feedparser throughput: {fp_time / first_time:.2f}")
@@ -164,4 +171,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--paragraphs", type=int, default=1,
+        help="paragraphs of 40 words per description (1, the default, is a lead; more is a full-text feed)",
+    )  # fmt: skip
+    asyncio.run(main(parser.parse_args().paragraphs))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.config import DEFAULT_PROJECTS_FILE, DEFAULT_TOPICS_FILE
+from bot.ingest import pipeline
+from bot.ingest.analyse import Analyser, Parsed
 from bot.ingest.pipeline import Ingestor
 from bot.ingest.projects import ProjectCatalog
 from bot.topics import TopicRules
@@ -197,3 +200,37 @@ async def test_windows_1251_feed_is_decoded(
     [art] = [a async for a in storage.articles.iter_all()]
     assert art.title == "Ещё один элеватор построят в Теректинском районе"
     assert "agriculture" in art.topics
+
+
+async def test_a_pass_fetches_only_a_few_feeds_ahead_of_the_parser(
+    feed_server: FeedServer, storage: Storage, clock: Clock, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """Fetched bodies wait in memory for a worker; a pass over hundreds of full-text feeds must not hold them
+    all at once. While parsing is stuck, only FEEDS_IN_FLIGHT feeds are fetched; the rest wait their turn."""
+    monkeypatch.setattr(pipeline, "FEEDS_IN_FLIGHT", 4)
+    for n in range(12):
+        feed_server.add_feed(f"/f{n}.xml", rss([Item(f"Жаңалық нөмір {n}", f"https://kk.example.kz/{n}", "Мәтін.")]))
+    rules, projects = TopicRules.load(DEFAULT_TOPICS_FILE), ProjectCatalog.load(DEFAULT_PROJECTS_FILE)
+    gate = asyncio.Event()
+    waiting: list[str] = []
+
+    class StuckParser(Analyser):
+        async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
+            waiting.append(url)
+            await gate.wait()
+            return await super().parse(body, url, content_type, now)
+
+    ingestor = Ingestor(storage, rules, projects, clock=clock, analyser=StuckParser(rules, projects))
+    specs = [FeedSpec(feed_server.url(f"/f{n}.xml"), f"F{n}", "kk") for n in range(12)]
+    running = asyncio.create_task(ingestor.run_pass(specs))
+    for _ in range(200):
+        if len(waiting) >= 4:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # time enough for more fetches, were they allowed
+    assert len(waiting) == 4
+    assert sum(feed_server.hits.values()) == 4
+    gate.set()
+    report = await running
+    assert report.new == 12 and report.failed == 0
+    assert sum(feed_server.hits.values()) == 12
