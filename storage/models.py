@@ -152,9 +152,9 @@ class EarlierReport:
 
 class StoryStanding(NamedTuple):
     """What ranking a digest needs of one story in its window, computed in SQL: the digest then builds only
-    the stories it shows (`ArticleStore.standings`). A named tuple rather than a frozen dataclass because a
-    busy day's window makes 2,000 of them per /digest, and building those took 8 ms as frozen dataclasses
-    against 2 ms as tuples (measured with the bench_handlers store)."""
+    the stories it shows (`ArticleStore.standings`). A named tuple with one section topic, because a busy
+    day's window makes 2,000 of them per /digest: as frozen dataclasses with a set of topics each they took
+    ~8 ms to build, as these tuples 2 ms (measured on the bench_handlers store)."""
 
     story_id: int
     article_ids: tuple[int, ...]  # its original reports in the window
