@@ -234,3 +234,35 @@ async def test_a_pass_fetches_only_a_few_feeds_ahead_of_the_parser(
     report = await running
     assert report.new == 12 and report.failed == 0
     assert sum(feed_server.hits.values()) == 12
+
+
+def test_slots_go_to_one_feed_of_each_outlet_in_turn() -> None:
+    urls = [
+        "https://a.kz/1.xml", "https://a.kz/2.xml", "https://a.kz/3.xml",
+        "https://b.kz/rss", "https://c.kz/ru.xml", "https://c.kz/kk.xml",
+    ]  # fmt: skip
+    assert pipeline._outlets_interleaved(urls) == [0, 3, 4, 1, 5, 2]
+    assert pipeline._outlets_interleaved([]) == []
+
+
+async def test_an_outlet_with_many_slow_feeds_does_not_hold_up_the_others(
+    feed_server: FeedServer, storage: Storage, clock: Clock, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """Eight slow feeds of one outlet listed first, then three of another: the others' feeds are fetched
+    while the slow ones are still answering, not after them."""
+    monkeypatch.setattr(pipeline, "FEEDS_IN_FLIGHT", 4)
+    slow = [f"/slow{n}.xml" for n in range(8)]
+    for path in slow:
+        feed_server.add_slow(path, 0.4, rss([Item(f"Баяу жаңалық {path}", f"https://slow.kz{path}", "Мәтін.")]))
+    for n in range(3):
+        feed_server.add_feed(f"/fast{n}.xml", rss([Item(f"Жылдам жаңалық {n}", f"https://fast.kz/{n}", "Мәтін.")]))
+    other_host = feed_server.url("/").replace("127.0.0.1", "localhost")
+    specs = [FeedSpec(feed_server.url(p), p, "kk") for p in slow]
+    specs += [FeedSpec(f"{other_host}fast{n}.xml", f"fast{n}", "kk") for n in range(3)]
+    rules, projects = TopicRules.load(DEFAULT_TOPICS_FILE), ProjectCatalog.load(DEFAULT_PROJECTS_FILE)
+    report = await Ingestor(storage, rules, projects, clock=clock).run_pass(specs)
+    assert report.new == 11 and report.failed == 0
+    assert [f.name for f in report.feeds] == [s.name for s in specs]  # the report keeps the configured order
+    arrived = [path for path, _ in feed_server.requests]
+    # Four slots: without taking outlets in turn, the first four slow feeds would take them all for 0.4 s.
+    assert max(arrived.index(f"/fast{n}.xml") for n in range(3)) < arrived.index("/slow4.xml")

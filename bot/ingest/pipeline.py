@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from bot import memory, metrics
 from bot.clock import Clock, utc_now
@@ -48,6 +49,22 @@ WRITE_CHUNK = 200
 # by 126 MB during the pass, and by 67 MB with this bound, in the same time. The workers parse a few feeds at
 # a time, so more in flight would only hide more network latency.
 FEEDS_IN_FLIGHT = 24
+
+
+def _outlets_interleaved(urls: Sequence[str]) -> list[int]:
+    """The feeds' positions in the order their passes take a slot: one feed of each host in turn.
+
+    A feed holds its slot (FEEDS_IN_FLIGHT) while it waits for the fetcher's per-host limit; in the
+    configured order, an outlet with many feeds listed together would fill the slots with feeds queued for
+    that one host while other outlets' feeds waited for a slot."""
+    turn: dict[str, int] = {}
+    keyed = []
+    for k, url in enumerate(urls):
+        host = urlsplit(url).hostname or ""
+        keyed.append((turn.get(host, 0), k))
+        turn[host] = turn.get(host, 0) + 1
+    return [k for _, k in sorted(keyed)]
+
 
 # Passes (of any Ingestor in this process) that have the collector's view frozen; see _collector_spared.
 _frozen_passes = 0
@@ -203,8 +220,12 @@ class Ingestor:
                 with _collector_spared():
                     async with Fetcher(**self._fetcher_options) as fetcher:  # type: ignore[arg-type]
                         slots = asyncio.Semaphore(FEEDS_IN_FLIGHT)
-                        tasks = [self._one_feed(fetcher, feed, indexes, respect_backoff, slots) for feed in feeds]
-                        report.feeds = list(await asyncio.gather(*tasks))
+                        order = _outlets_interleaved([feed.url for feed in feeds])
+                        done = await asyncio.gather(
+                            *(self._one_feed(fetcher, feeds[k], indexes, respect_backoff, slots) for k in order)
+                        )
+                        by_feed = dict(zip(order, done, strict=True))
+                        report.feeds = [by_feed[k] for k in range(len(feeds))]
             finally:
                 indexes.release()
             report.finished = self._clock()
