@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import TypeVar
 
-from bot.digest.stories import Story, StoryCache, group_stories, importance, rank, story_key
+from bot.digest.stories import Story, StoryCache, group_stories, importance, story_key
 from storage import EarlierReport, Storage, StoredArticle, StoryStanding
 
 T = TypeVar("T")
@@ -115,9 +116,13 @@ def place(
     standings: Sequence[StoryStanding], topic_order: Sequence[str], per_topic: int
 ) -> list[tuple[str, list[StoryStanding], int]]:
     """`arrange`'s placement on standings (which come in their `position` order)."""
-    return _placement(
-        standings, topic_order, per_topic, lambda s: s.topic, lambda s: rank(s.outlets, s.langs, s.latest)
-    )
+    return _placement(standings, topic_order, per_topic, _STANDING_SECTION, _STANDING_RANK)
+
+
+# `rank(s.outlets, s.langs, s.latest)` and `s.topic` read straight off a standing's fields by C-level getters:
+# /digest places up to 2,000 standings (tests/test_digest_ranking.py holds the result equal to `arrange`'s).
+_STANDING_RANK = attrgetter("outlets", "langs", "latest")
+_STANDING_SECTION = attrgetter("topic")
 
 
 async def build_digest(storage: Storage, request: DigestRequest, topic_order: Sequence[str]) -> Digest:
