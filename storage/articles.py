@@ -33,7 +33,14 @@ from storage.models import (
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 12
 MIN_PREFIX = 3
-FRESH_LIMIT = 2000  # candidates of one digest window: the newest-seen are kept
+# Candidates of one digest window: the newest-seen originals on the reader's topics and languages are ranked.
+# A bound on the work of every /digest and daily digest, set above real volumes: by our estimate (these
+# machines cannot reach the outlets to count) the shipped feeds publish some 1,000-1,200 articles a day in
+# all, of which a reader of every topic would get 400-500 and one of the onboarding topics ~200. Only a
+# day far busier than that ranks its newest 1,000 alone. Ranking costs about 6 µs per candidate: with a
+# burst of 20,000 new articles in the day, /digest p95 was 38-72 ms at 2,000 (over eleven runs, as fast or
+# slow as the shared machine was) and 31-39 ms at 1,000 (benchmarks/RESULTS.md, "Bot handlers").
+FRESH_LIMIT = 1000
 DECORATE_CHUNK = 2000  # ids per IN (...) list; well under SQLite's 32,766 variables, one round trip a digest
 _SELECT = (
     "SELECT a.id, a.feed_id, f.name AS feed_name, a.url, a.guid, a.title, a.summary, a.lang, "

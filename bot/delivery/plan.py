@@ -25,9 +25,9 @@ from bot.digest.render import render_digest
 from bot.digest.schedule import is_due, local_today
 from bot.digest.stories import StoryCache
 from storage import EarlierReport, PlannedDigest, Storage, StoredArticle, Subscriber
+from storage.articles import FRESH_LIMIT  # the cap build_digest's standings use: the planner ranks alike
 
 FIRST_WINDOW = timedelta(hours=24)
-FRESH_LIMIT = 2000  # the same cap as ArticleStore.fresh's default, which build_digest relies on
 POOL_LIMIT = 200_000
 
 DuePredicate = Callable[[Subscriber, datetime], bool]
