@@ -113,7 +113,7 @@ def _standings(rows: Iterable[sqlite3.Row], topics: Sequence[str]) -> list[Story
     tallying 2,000 stories' rows here was 2 ms faster than grouping them in SQL and converting the result
     (the whole `standings` call 17.6 → 15.2 ms with 2,000 stories, measured on the bench_handlers store).
     """
-    # story -> [ids, outlets, langs, latest, position, section]; a list, not a dataclass: 2,000 per digest
+    # story -> [ids, outlets, langs, latest, position, section]; a list, not a dataclass: up to FRESH_LIMIT
     tally: dict[int, list[Any]] = {}
     for story, article_id, outlet, lang, published, position, section in rows:
         t = tally.get(story)

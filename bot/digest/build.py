@@ -120,7 +120,7 @@ def place(
 
 
 # `rank(s.outlets, s.langs, s.latest)` and `s.topic` read straight off a standing's fields by C-level getters:
-# /digest places up to 2,000 standings (tests/test_digest_ranking.py holds the result equal to `arrange`'s).
+# /digest places up to FRESH_LIMIT standings (tests/test_digest_ranking.py holds the result equal to `arrange`'s).
 _STANDING_RANK = attrgetter("outlets", "langs", "latest")
 _STANDING_SECTION = attrgetter("topic")
 
