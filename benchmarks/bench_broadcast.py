@@ -35,8 +35,7 @@ from benchmarks.machine import describe  # noqa: E402
 from bot.config import DEFAULT_TOPICS_FILE  # noqa: E402
 from bot.delivery.plan import not_served_today, plan_digests  # noqa: E402
 from bot.topics import TopicRules  # noqa: E402
-from storage import FeedSpec, NewArticle, Storage  # noqa: E402
-from storage.models import to_ts  # noqa: E402
+from storage import FeedSpec, NewArticle, Storage, Subscriber  # noqa: E402
 
 LIMIT = 300  # messages per second the fake server accepts
 BROADCAST_SUBSCRIBERS = 6_000
@@ -81,22 +80,21 @@ async def seed_articles(storage: Storage, count: int, rules: TopicRules, rng: ra
 
 async def seed_subscribers(storage: Storage, count: int, rules: TopicRules, rng: random.Random) -> None:
     """Settings spread like a real audience: many keep the onboarding topics, the rest choose their own."""
-    yesterday = to_ts(NOW - timedelta(days=1, minutes=30))
-    subs, topics = [], []
+    yesterday = NOW - timedelta(days=1, minutes=30)
+    subs = []
     for chat in range(1, count + 1):
         chosen = ("investments", "china", "projects") if rng.random() < 0.5 else rng.sample(rules.keys, rng.randint(1, 4))
         news = rng.choices(("both", "ru", "kk"), (5, 3, 2))[0]
         ui = rng.choices(("ru", "kk"), (6, 4))[0]
         last = yesterday if rng.random() < 0.9 else None
-        subs.append((chat, chat, ui, news, "09:00", "Asia/Almaty", last, to_ts(NOW), to_ts(NOW)))
-        topics.extend((chat, t) for t in chosen)
-    async with storage.db.write() as conn:
-        await conn.executemany(
-            "INSERT INTO subscribers (chat_id, user_id, ui_lang, news_langs, digest_time, timezone, last_digest_at, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            subs,
-        )
-        await conn.executemany("INSERT INTO subscriber_topics (chat_id, topic) VALUES (?, ?)", topics)
+        subs.append(
+            Subscriber(
+                chat_id=chat, user_id=chat, ui_lang=ui, news_langs=news, digest_time="09:00", timezone="Asia/Almaty",
+                active=True, paused=False, notify_empty=True, topics=tuple(chosen), last_digest_date=None,
+                last_digest_at=last, created_at=NOW,
+            )
+        )  # fmt: skip
+    await storage.subscribers.add_many(subs, NOW)
 
 
 # --- 1. broadcast ------------------------------------------------------------------------------------

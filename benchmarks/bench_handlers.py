@@ -59,8 +59,7 @@ from bot.ingest.projects import ProjectCatalog  # noqa: E402
 from bot.ingest.reprints import fingerprint  # noqa: E402
 from bot.ingest.stories import signals  # noqa: E402
 from bot.topics import TopicRules  # noqa: E402
-from storage import FeedSpec, NewArticle, ProjectRef, Storage  # noqa: E402
-from storage.models import to_ts  # noqa: E402
+from storage import FeedSpec, NewArticle, ProjectRef, Storage, Subscriber  # noqa: E402
 
 DAYS = 30
 OUTLETS = 40
@@ -332,7 +331,7 @@ async def seed_subscribers(
     storage: Storage, count: int, topics: tuple[str, ...], now: datetime, rng: random.Random
 ) -> None:
     """Settings spread like a real audience (as in bench_broadcast): many keep the onboarding topics."""
-    subs, rows = [], []
+    subs = []
     for chat in range(1, count + 1):
         chosen = (
             ("investments", "china", "projects")
@@ -342,26 +341,13 @@ async def seed_subscribers(
         news = rng.choices(("both", "ru", "kk"), (5, 3, 2))[0]
         ui = rng.choices(("ru", "kk"), (6, 4))[0]
         subs.append(
-            (
-                chat,
-                chat,
-                ui,
-                news,
-                "09:00",
-                "Asia/Almaty",
-                to_ts(now - timedelta(hours=20)),
-                to_ts(now),
-                to_ts(now),
+            Subscriber(
+                chat_id=chat, user_id=chat, ui_lang=ui, news_langs=news, digest_time="09:00", timezone="Asia/Almaty",
+                active=True, paused=False, notify_empty=True, topics=tuple(chosen), last_digest_date=None,
+                last_digest_at=now - timedelta(hours=20), created_at=now,
             )
-        )
-        rows.extend((chat, t) for t in chosen)
-    async with storage.db.write() as conn:
-        await conn.executemany(
-            "INSERT INTO subscribers (chat_id, user_id, ui_lang, news_langs, digest_time, timezone, last_digest_at, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            subs,
-        )
-        await conn.executemany("INSERT INTO subscriber_topics (chat_id, topic) VALUES (?, ?)", rows)
+        )  # fmt: skip
+    await storage.subscribers.add_many(subs, now)
 
 
 # --- the helper process: fake Bot API + feed server ---------------------------------------------------------------

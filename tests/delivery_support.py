@@ -16,8 +16,7 @@ from bot.config import DEFAULT_TOPICS_FILE, Settings
 from bot.delivery.broadcast import BroadcastOptions
 from bot.telegram.session import create_bot
 from bot.topics import TopicRules
-from storage import FeedSpec, NewArticle, Storage
-from storage.models import to_ts
+from storage import FeedSpec, NewArticle, Storage, Subscriber
 from tests.fake_telegram import FakeTelegram
 
 # Options for tests: the limiter still paces, just fast; back-off in milliseconds.
@@ -121,22 +120,18 @@ async def add_subscribers(
     notify_empty: bool = True,
     last_digest_at: datetime | None = None,
 ) -> None:
-    """Many subscribers in a few statements (the per-subscriber API costs one transaction each)."""
-    chats = list(chat_ids)
-    last = None if last_digest_at is None else to_ts(last_digest_at)
-    async with storage.db.write() as conn:
-        await conn.executemany(
-            "INSERT INTO subscribers (chat_id, user_id, ui_lang, news_langs, digest_time, timezone, notify_empty, "
-            "last_digest_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (c, c, ui_lang, news_langs, digest_time, timezone, int(notify_empty), last, to_ts(now),
-                 to_ts(now))
-                for c in chats
-            ],
-        )
-        await conn.executemany(
-            "INSERT INTO subscriber_topics (chat_id, topic) VALUES (?, ?)", [(c, t) for c in chats for t in topics]
-        )
+    """Many subscribers in one transaction (the per-subscriber API costs one transaction each)."""
+    await storage.subscribers.add_many(
+        [
+            Subscriber(
+                chat_id=c, user_id=c, ui_lang=ui_lang, news_langs=news_langs, digest_time=digest_time,
+                timezone=timezone, active=True, paused=False, notify_empty=notify_empty, topics=tuple(topics),
+                last_digest_date=None, last_digest_at=last_digest_at, created_at=now,
+            )
+            for c in chat_ids
+        ],
+        now,
+    )  # fmt: skip
 
 
 async def planned_texts(storage: Storage) -> dict[int, list[str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import FeedSpec, NewArticle, ProjectRef, Storage, StorageError, fts_query
+from storage import FeedSpec, NewArticle, ProjectRef, Storage, StorageError, Subscriber, fts_query
 from storage.migrations import LATEST_VERSION
 
 NOW = datetime(2025, 8, 8, 9, 0, tzinfo=UTC)
@@ -168,6 +168,24 @@ async def test_second_subscribe_keeps_choices_and_reactivates(storage: Storage) 
     )
     assert not created
     assert (again.active, again.ui_lang, again.digest_time, again.topics) == (True, "kk", "07:30", ("china", "investments"))
+
+
+async def test_subscribers_added_in_bulk_read_back_as_written(storage: Storage) -> None:
+    written = [
+        Subscriber(
+            chat_id=7, user_id=7, ui_lang="kk", news_langs="kk", digest_time="07:30", timezone="Asia/Almaty",
+            active=True, paused=True, notify_empty=False, topics=("china", "energy"), last_digest_date="2025-10-07",
+            last_digest_at=NOW - timedelta(hours=20), created_at=NOW - timedelta(days=3),
+        ),
+        Subscriber(
+            chat_id=-1001, user_id=None, ui_lang="ru", news_langs="both", digest_time="09:00", timezone="Asia/Almaty",
+            active=True, paused=False, notify_empty=True, topics=("investments",), last_digest_date=None,
+            last_digest_at=None, created_at=NOW,
+        ),
+    ]  # fmt: skip
+    await storage.subscribers.add_many(written, NOW)
+    assert [await storage.subscribers.get(s.chat_id) for s in written] == written
+    assert [s.chat_id for s in await storage.subscribers.active()] == [-1001]  # the paused one gets no digest
 
 
 async def test_migrated_chat_keeps_topics(storage: Storage) -> None:
