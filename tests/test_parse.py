@@ -70,6 +70,30 @@ def test_relative_link_is_resolved_against_the_feed_url() -> None:
     assert entry.link == "https://zhaik-news.example/ru/business/2025/10/kitayskie-investory"
 
 
+@pytest.mark.parametrize(
+    ("base", "link", "expected"),
+    [
+        (None, "news/1", "https://dala-habar.example/kk/news/1"),
+        ("/kk/ekonomika/", "news/1", "https://dala-habar.example/kk/ekonomika/news/1"),
+        ("https://cdn.dala-habar.example/a/", "news/1", "https://cdn.dala-habar.example/a/news/1"),
+        ("/kk/ekonomika/", "https://other.example/x", "https://other.example/x"),
+        (None, "//other.example/y", "https://other.example/y"),
+    ],
+)
+def test_relative_atom_links_follow_xml_base_then_the_feed_url(base: str | None, link: str, expected: str) -> None:
+    """feedparser is not given the feed URL (it would urljoin every absolute link too); an xml:base, relative
+    or absolute, still applies before the feed URL does."""
+    attr = f' xml:base="{base}"' if base else ""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<feed xmlns="http://www.w3.org/2005/Atom"{attr}><title>Дала</title>'
+        f'<entry><title>Жаңа зауыт</title><id>urn:uuid:1</id><link href="{link}"/></entry></feed>'
+    ).encode()
+    entry = parse_feed(body, url=DALA_URL).entries[0]
+    assert entry.link == expected
+    assert entry.guid == "urn:uuid:1"
+
+
 def test_guid_that_is_not_a_permalink_never_becomes_the_link() -> None:
     no_link = parse("rss20_ru_zko.xml").entries[4]
     assert no_link.guid == "zhaik-ru-10235"
