@@ -13,7 +13,7 @@ from bot.digest.render import TELEGRAM_LIMIT, esc, pack, visible_length
 from bot.digest.schedule import is_due, next_delivery
 from bot.feeds_file import FeedsFileError, load_feeds
 from bot.ingest.backoff import next_attempt
-from bot.ingest.reprints import ReprintIndex, fingerprint
+from bot.ingest.reprints import ReprintIndex, fingerprint, prints
 from bot.logs import RedactingFilter, redact
 from storage import Subscriber
 
@@ -36,6 +36,23 @@ def test_reprint_with_small_edits_points_to_the_original_and_other_news_does_not
     assert index.original_of("kk", fingerprint("Аким подписал дорожную карту", text)) is None
     other = "Аким области провел совещание по подготовке к зиме и проверил котельные в районах"
     assert index.original_of("ru", fingerprint("Аким провел совещание по подготовке к зиме", other)) is None
+
+
+def test_a_placeholder_given_its_stored_id_is_found_under_it_and_a_dropped_one_is_gone() -> None:
+    """A pass adds a batch under placeholder ids, then moves each to its stored id (or drops a duplicate)."""
+    index = ReprintIndex()
+    text = "Инвестор из Цзянсу подписал соглашение о строительстве завода по выпуску метанола в области"
+    first = prints(fingerprint("Подписано соглашение о заводе метанола", text))
+    index.add(-1, -1, "ru", first)
+    index.add(-2, -2, "ru", prints(fingerprint("Зерно нового урожая уходит на экспорт", "Аграрии отгружают " * 3)))
+    again = fingerprint("Подписано соглашение о заводе метанола", text + " Сообщает пресс-служба.")
+    assert index.original_of("ru", again) == -1
+    index.rekey(-1, 17, 17)
+    index.remove(-2)
+    assert index.original_of("ru", again) == 17
+    assert index.original_of("ru", prints(again)) == 17
+    assert index.original_of("ru", fingerprint("Зерно нового урожая уходит на экспорт", "Аграрии отгружают " * 3)) is None
+    assert all(-1 not in ids and -2 not in ids for ids in index._by_word.values())  # noqa: SLF001
 
 
 def test_feeds_file_errors_name_the_problem(tmp_path: Path) -> None:

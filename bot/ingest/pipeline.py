@@ -34,7 +34,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.normalize import NormalEntry
 from bot.ingest.parse import FeedParseError
 from bot.ingest.projects import ProjectCatalog
-from bot.ingest.reprints import ReprintIndex
+from bot.ingest.reprints import ReprintIndex, prints
 from bot.ingest.stories import STORY_WINDOW, StoryIndex
 from bot.topics import TopicRules
 from storage import FeedSpec, FeedState, NewArticle, RecentFingerprint, Storage
@@ -355,7 +355,8 @@ class Ingestor:
         """The rows of a chunk with their reprint and story decisions; its items enter the indexes as placeholders."""
         rows = []
         for position, item in enumerate(chunk):
-            original = index.original_of(item.lang, item.fingerprint)
+            split = prints(item.fingerprint)
+            original = index.original_of(item.lang, split)
             # Items of this chunk enter the indexes at once under a negative placeholder id, so a reprint or a
             # report of the same story later in the same chunk finds them; storage resolves the placeholders.
             in_batch = -original - 1 if original is not None and original < 0 else None
@@ -393,7 +394,7 @@ class Ingestor:
                     story_signals=item.story.keys(),
                 )
             )
-            index.add(placeholder, original if original is not None else placeholder, item.lang, item.fingerprint)
+            index.add(placeholder, original if original is not None else placeholder, item.lang, split)
             stories.add(placeholder, story, item.story, item.entry.published, item.topics)
         return rows
 
@@ -408,9 +409,9 @@ class Ingestor:
     ) -> None:
         """Replace a written chunk's placeholders in the indexes by the stored ids; count what was new."""
         for position, (row, item, inserted) in enumerate(zip(rows, chunk, stored, strict=True)):
-            index.remove(-position - 1)
             stories.remove(-position - 1)
             if inserted is None:
+                index.remove(-position - 1)
                 report.duplicate += 1
                 continue
             report.new += 1
@@ -420,6 +421,6 @@ class Ingestor:
                 root = None if first is None else first.id
             if root is not None:
                 report.reprints += 1
-            index.add(inserted.id, root or inserted.id, row.lang, row.fingerprint)
+            index.rekey(-position - 1, inserted.id, root or inserted.id)
             stories.add(inserted.id, inserted.story_id, item.story, item.entry.published, item.topics)
         _spare_survivors()

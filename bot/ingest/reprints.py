@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bot.textfold import fold_yo
 
@@ -29,10 +30,21 @@ def fingerprint(title: str, summary: str) -> str:
     return " ".join(title_words) + "|" + " ".join(text_words)
 
 
-def _split(fp: str) -> tuple[frozenset[str], frozenset[str]]:
+class Prints(NamedTuple):
+    """A fingerprint split into the word sets compared: the title's, and the title's and text's together.
+
+    A pass compares each new article's prints with the index, adds it under a placeholder and moves it to
+    its stored id: split once (`prints`) and handed to each of those, instead of split at every step.
+    """
+
+    title: frozenset[str]
+    words: frozenset[str]
+
+
+def prints(fp: str) -> Prints:
     title, _, text = fp.partition("|")
     title_words = frozenset(title.split())
-    return title_words, title_words | frozenset(text.split())
+    return Prints(title_words, title_words | frozenset(text.split()))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -44,7 +56,7 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return shared / (len(a) + len(b) - shared)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     article_id: int
     root_id: int
@@ -61,8 +73,8 @@ class ReprintIndex:
     _by_word: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def add(self, article_id: int, root_id: int, lang: str, fp: str) -> None:
-        title, words = _split(fp)
+    def add(self, article_id: int, root_id: int, lang: str, fp: str | Prints) -> None:
+        title, words = prints(fp) if isinstance(fp, str) else fp
         self._entries[article_id] = _Entry(article_id, root_id, lang, title, words)
         for word in title:
             if len(word) >= 3:
@@ -70,42 +82,64 @@ class ReprintIndex:
 
     def remove(self, article_id: int) -> None:
         entry = self._entries.pop(article_id, None)
+        if entry is not None:
+            self._replace_in_postings(entry, article_id, None)
+
+    def rekey(self, article_id: int, new_id: int, root_id: int) -> None:
+        """Give an entry (a placeholder) its stored id and root, keeping its place in the postings."""
+        entry = self._entries.pop(article_id, None)
         if entry is None:
             return
+        entry.article_id, entry.root_id = new_id, root_id
+        self._entries[new_id] = entry
+        self._replace_in_postings(entry, article_id, new_id)
+
+    def _replace_in_postings(self, entry: _Entry, article_id: int, new_id: int | None) -> None:
         for word in entry.title:
             ids = self._by_word.get(word)
             if not ids:
                 continue
-            # Removed entries are placeholders added moments ago: search from the end, not the front
+            # Placeholders are replaced moments after they were added: search from the end, not the front
             # (a common word's list is long, and `in` + `remove` scanned it twice from the start).
             for k in range(len(ids) - 1, -1, -1):
                 if ids[k] == article_id:
-                    del ids[k]
+                    if new_id is None:
+                        del ids[k]
+                    else:
+                        ids[k] = new_id
                     break
 
     def extend(self, items: Iterable[tuple[int, int, str, str]]) -> None:
         for article_id, root_id, lang, fp in items:
             self.add(article_id, root_id, lang, fp)
 
-    def original_of(self, lang: str, fp: str) -> int | None:
+    def original_of(self, lang: str, fp: str | Prints) -> int | None:
         """The id of the first article this one reprints, or None if it is news of its own."""
-        title, words = _split(fp)
+        title, words = prints(fp) if isinstance(fp, str) else fp
         if len(words) < MIN_TEXT_WORDS:
             return None
-        shared: dict[int, int] = defaultdict(int)
         # Words found in very many recent titles («Казахстан», «области») tell nothing about a reprint and
         # would make every comparison scan the whole window; only the rarer words nominate candidates.
-        postings = sorted((self._by_word.get(word, []) for word in title), key=len)
+        by_word = self._by_word
+        postings = sorted((by_word.get(word, _NONE) for word in title), key=len)
         usable = [p for p in postings if len(p) <= MAX_POSTINGS] or postings[:1]
-        for posting in usable:
-            for candidate in posting[-MAX_POSTINGS:]:
-                shared[candidate] += 1
         needed = max(1, len(usable) // 2)
+        candidates: Iterable[int]
+        if needed == 1:  # every article of a usable posting is a candidate: no need to count
+            candidates = (
+                usable[0][-MAX_POSTINGS:] if len(usable) == 1
+                else dict.fromkeys(c for posting in usable for c in posting[-MAX_POSTINGS:])
+            )
+        else:
+            shared: dict[int, int] = defaultdict(int)
+            for posting in usable:
+                for candidate in posting[-MAX_POSTINGS:]:
+                    shared[candidate] += 1
+            candidates = [c for c, count in shared.items() if count >= needed]
+        entries = self._entries
         best: tuple[float, int] | None = None
-        for candidate, count in shared.items():
-            if count < needed:
-                continue
-            entry = self._entries[candidate]
+        for candidate in candidates:
+            entry = entries[candidate]
             if entry.lang != lang:
                 continue
             if _jaccard(title, entry.title) < TITLE_JACCARD:
@@ -114,3 +148,6 @@ class ReprintIndex:
             if score >= TEXT_JACCARD and (best is None or score > best[0]):
                 best = (score, entry.root_id)
         return None if best is None else best[1]
+
+
+_NONE: list[int] = []
