@@ -28,12 +28,13 @@ robustness: $(STAMP)
 # Benchmarks (minutes each; they print their results, which go into benchmarks/RESULTS.md by hand).
 # `make bench` runs every benchmarks/bench_NAME.py in turn; `make bench-NAME` one of them, with BENCH_ARGS_NAME.
 # bench-tagging compares with a git revision only when asked: make bench-tagging BENCH_ARGS_tagging="--baseline HEAD~1"
+# They run as modules (-m), as the service runs its ingestion pass, so worker processes start as they do there.
 BENCH_ARGS_tagging ?= --no-baseline
 
 bench: $(addprefix bench-,$(BENCHMARKS))
 
 $(addprefix bench-,$(BENCHMARKS)): bench-%: $(STAMP)
-	$(PY) benchmarks/bench_$*.py $(BENCH_ARGS_$*)
+	$(PY) -m benchmarks.bench_$* $(BENCH_ARGS_$*)
 
 # Translation catalogs (Babel): extract message ids from the code, merge them into ru/kk, compile .mo files.
 i18n-extract: $(STAMP)

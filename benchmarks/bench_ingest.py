@@ -1,6 +1,7 @@
-"""Ingestion benchmark (run by hand: `make bench`); results go to benchmarks/RESULTS.md.
+"""Ingestion benchmark (run by hand: `make bench-ingest`, i.e. `python -m benchmarks.bench_ingest`).
 
-Serves 200 feeds × 50 items from a local aiohttp server on 127.0.0.1 and measures, in one run:
+Results go to benchmarks/RESULTS.md. Serves 200 feeds × 50 items from a local aiohttp server on 127.0.0.1
+and measures, in one run:
 - throughput of the whole pipeline against feedparser alone on the same fetched bytes (ratio ≥ 0.75 wanted).
   "feedparser alone" is one process, sequentially: fetch all 200 feeds through the same Fetcher, then call
   feedparser.parse(body) on each body in turn. "Pipeline" is Ingestor.run_pass as the service runs it (the

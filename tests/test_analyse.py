@@ -1,0 +1,37 @@
+"""What the worker processes' fork server imports before it forks them (bot/ingest/analyse.py)."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+from bot.ingest import analyse
+
+
+def fake_main(spec_name: str | None, file: str | None = None) -> types.ModuleType:
+    main = types.ModuleType("__main__")
+    main.__spec__ = None if spec_name is None else types.SimpleNamespace(name=spec_name)  # type: ignore[assignment]
+    if file is not None:
+        main.__file__ = file
+    return main
+
+
+@pytest.mark.parametrize(
+    ("main", "extra"),
+    [
+        # The service's pass: its imports (aiohttp, storage, settings) are done once, in the server.
+        (fake_main("bot.ingest.isolated"), ["bot.ingest.isolated"]),
+        (fake_main("benchmarks.bench_ingest"), ["benchmarks.bench_ingest"]),
+        # `python -m bot`: multiprocessing does not run a __main__ module again in a worker; nor do we.
+        (fake_main("bot.__main__"), []),
+        # A script: the 3.11 server is not told its path, so it is left to the workers.
+        (fake_main(None, "/srv/habar/run_pass.py"), []),
+    ],
+)
+def test_fork_server_preloads_this_module_and_the_main_module_run_with_dash_m(
+    monkeypatch: pytest.MonkeyPatch, main: types.ModuleType, extra: list[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert analyse._preload() == ["__main__", "bot.ingest.analyse", *extra]  # noqa: SLF001
