@@ -137,12 +137,17 @@ class ReprintIndex:
                     shared[candidate] += 1
             candidates = [c for c, count in shared.items() if count >= needed]
         entries = self._entries
+        size = len(title)
         best: tuple[float, int] | None = None
         for candidate in candidates:
             entry = entries[candidate]
             if entry.lang != lang:
                 continue
-            if _jaccard(title, entry.title) < TITLE_JACCARD:
+            # _jaccard(title, entry.title) inlined: this runs up to MAX_POSTINGS times per new article, and
+            # both sets are non-empty here (the candidate came from a word of each).
+            other = entry.title
+            shared = len(title & other)
+            if shared / (size + len(other) - shared) < TITLE_JACCARD:
                 continue
             score = _jaccard(words, entry.words)
             if score >= TEXT_JACCARD and (best is None or score > best[0]):
