@@ -38,8 +38,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
-from bot.textfold import fold_kazakh, fold_yo, latin_key
+from bot.textfold import fold_kazakh, fold_yo, latin_key, remember
 from storage.models import RecentStorySignals
 
 __all__ = [
@@ -170,8 +171,9 @@ def _compile_form(key: str, form: str, source: str) -> list[_Form]:
     return [_Form(key, tuple(v)) for v in variants if v]
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
+    """One word as alias matching and name finding see it (a named tuple: built by the thousand per pass)."""
+
     text: str
     folded: str
     head: str  # the folded part before a hyphen: БҚО-да → бко
@@ -193,6 +195,7 @@ class AliasTable:
     def __init__(self, forms: Iterable[_Form], weights: Mapping[str, float]) -> None:
         self._weights = dict(weights)
         self._exact: dict[str, list[_Form]] = defaultdict(list)
+        self._candidates: dict[str, list[_Form]] = {}  # by folded word: what `match` tries there
         self._prefix: dict[str, list[_Form]] = defaultdict(list)
         # First three letters of every form, and of the forms that may start on a lower-case word (китайск*).
         self._starts: set[str] = set()
@@ -239,22 +242,37 @@ class AliasTable:
     def weight(self, key: str) -> float:
         return self._weights.get(key, 0.0)
 
-    def may_start(self, word: str, folded: str) -> bool:
-        """A cheap test before `match`: can any form start on this word? (БҚО-да starts like БҚО.)"""
-        start = folded[:3].split("-", 1)[0]
-        return start in (self._starts if word[:1].isupper() else self._lower_starts)
+    def starts(self, words: Sequence[str], folded: Sequence[str]) -> list[int]:
+        """A cheap test before `match`: the positions where some form may start (БҚО-да starts like БҚО).
+
+        One pass over the words, not a call per word: this looks at every word of every article.
+        """
+        starts, lower = self._starts, self._lower_starts
+        return [
+            i
+            for i, (word, fold) in enumerate(zip(words, folded, strict=True))
+            if (fold[:3].split("-", 1)[0] if "-" in fold[:3] else fold[:3]) in (starts if word[:1].isupper() else lower)
+        ]
 
     def match(self, tokens: Sequence[_Token], i: int) -> tuple[str, int] | None:
         """The key and length of the longest form starting at token i, if any."""
         token = tokens[i]
-        candidates: list[_Form] = []
-        for stem in _exact_stems(token):
-            candidates.extend(self._exact.get(stem, ()))
-        candidates.extend(self._prefix.get(token.folded[:3], ()))
+        candidates = self._candidates.get(token.folded)
+        if candidates is None:
+            candidates = []
+            for stem in _exact_stems(token):
+                candidates.extend(self._exact.get(stem, ()))
+            candidates.extend(self._prefix.get(token.folded[:3], ()))
+            # The forms a word may start depend only on its folded text (its head and stems come from it).
+            remember(self._candidates, token.folded, candidates)
         best: tuple[str, int] | None = None
         for form in candidates:
             n = len(form.words)
             if best is not None and n <= best[1]:
+                continue
+            if n == 1:  # most forms are one word: no neighbours to check
+                if _word_matches(form.words[0], token, last=True):
+                    best = (form.key, 1)
                 continue
             if i + n > len(tokens) or not _adjacent(tokens, i, n):
                 continue
@@ -357,13 +375,13 @@ class _Tokens(Sequence[_Token]):
             self.folded = [whole[a:b] for a, b in self.spans]
         else:
             self.folded = [_fold(w) for w in self.words]
-        self._built: dict[int, _Token] = {}
+        self._built: list[_Token | None] = [None] * len(self.words)
 
     def __len__(self) -> int:
         return len(self.words)
 
     def __getitem__(self, i: int) -> _Token:  # type: ignore[override]
-        token = self._built.get(i)
+        token = self._built[i]
         if token is None:
             word, folded = self.words[i], self.folded[i]
             start, end = self.spans[i]
@@ -622,18 +640,16 @@ def signals(title: str, summary: str, lang: str, table: AliasTable | None = None
     words, folded = tokens.words, tokens.folded
     aliases: set[str] = set()
     consumed = [False] * len(words)
-    i = 0
-    while i < len(words):
-        hit = table.match(tokens, i) if table.may_start(words[i], folded[i]) else None
-        if hit is None:
-            i += 1
+    after = 0  # the first word after the last match: a form never starts inside another
+    for i in table.starts(words, folded):
+        if i < after or (hit := table.match(tokens, i)) is None:
             continue
         key, n = hit
         if table.weight(key) > 0:
             aliases.add(key)
         for k in range(i, i + n):
             consumed[k] = True
-        i += n
+        after = i + n
 
     latin: set[str] = set()
     latin_at = [k for k, word in enumerate(words) if word.isascii()]
