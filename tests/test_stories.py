@@ -341,6 +341,23 @@ def test_index_forgets_removed_placeholders() -> None:
     index.remove(-1)  # twice is harmless
 
 
+def test_a_placeholder_given_its_stored_id_and_story_is_found_under_them() -> None:
+    index = StoryIndex()
+    ru = item(*FDI_RU)
+    index.add(-1, -1, ru.signals, ru.published, ())
+    index.rekey(-1, 41, 40)  # stored as article 41, in story 40
+    kk = item(*FDI_KK, hours=1)
+    assert index.best_story(kk.signals, kk.published) == 40
+    assert index.story_of(41) == 40 and index.story_of(-1) is None
+    # Rarity counts the stored story, not the placeholder's: another story sharing the signals makes two.
+    key = "n:1093000000"  # the amount, 1 093 млн
+    assert set(index._stories[key]) == {40}  # noqa: SLF001
+    index.add(42, 7, ru.signals, ru.published, ())
+    assert set(index._stories[key]) == {40, 7}  # noqa: SLF001
+    index.rekey(-1, 99, 1)  # no such placeholder (any more): nothing happens
+    assert len(index) == 2
+
+
 def test_ties_go_to_the_stored_story_then_the_oldest() -> None:
     index = StoryIndex()
     ru = item(*FDI_RU)

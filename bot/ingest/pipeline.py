@@ -346,7 +346,7 @@ class Ingestor:
         # (only code under the write lock touches the indexes).
         rows = await asyncio.to_thread(self._decide, feed, chunk, index, stories, seen_at)
         stored = await self._storage.articles.insert_linked(rows)
-        await asyncio.to_thread(self._settle, rows, chunk, stored, index, stories, report)
+        await asyncio.to_thread(self._settle, rows, stored, index, stories, report)
 
     @staticmethod
     def _decide(
@@ -401,17 +401,16 @@ class Ingestor:
     @staticmethod
     def _settle(
         rows: list[NewArticle],
-        chunk: list[Tagged],
         stored: list[InsertedArticle | None],
         index: ReprintIndex,
         stories: StoryIndex,
         report: FeedReport,
     ) -> None:
         """Replace a written chunk's placeholders in the indexes by the stored ids; count what was new."""
-        for position, (row, item, inserted) in enumerate(zip(rows, chunk, stored, strict=True)):
-            stories.remove(-position - 1)
+        for position, (row, inserted) in enumerate(zip(rows, stored, strict=True)):
             if inserted is None:
                 index.remove(-position - 1)
+                stories.remove(-position - 1)
                 report.duplicate += 1
                 continue
             report.new += 1
@@ -422,5 +421,5 @@ class Ingestor:
             if root is not None:
                 report.reprints += 1
             index.rekey(-position - 1, inserted.id, root or inserted.id)
-            stories.add(inserted.id, inserted.story_id, item.story, item.entry.published, item.topics)
+            stories.rekey(-position - 1, inserted.id, inserted.story_id)
         _spare_survivors()
