@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
 from bot.ingest import analyse
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def fake_main(spec_name: str | None, file: str | None = None) -> types.ModuleType:
@@ -22,8 +27,8 @@ def fake_main(spec_name: str | None, file: str | None = None) -> types.ModuleTyp
     ("main", "extra"),
     [
         # The service's pass: its imports (aiohttp, storage, settings) are done once, in the server.
-        (fake_main("bot.ingest.isolated"), ["bot.ingest.isolated"]),
-        (fake_main("benchmarks.bench_ingest"), ["benchmarks.bench_ingest"]),
+        (fake_main("bot.ingest.isolated"), ["bot.ingest.forkserver_quiet", "bot.ingest.isolated"]),
+        (fake_main("benchmarks.bench_ingest"), ["bot.ingest.forkserver_quiet", "benchmarks.bench_ingest"]),
         # `python -m bot`: multiprocessing does not run a __main__ module again in a worker; nor do we.
         (fake_main("bot.__main__"), []),
         # A script: the 3.11 server is not told its path, so it is left to the workers.
@@ -35,3 +40,17 @@ def test_fork_server_preloads_this_module_and_the_main_module_run_with_dash_m(
 ) -> None:
     monkeypatch.setitem(sys.modules, "__main__", main)
     assert analyse._preload() == ["__main__", "bot.ingest.analyse", *extra]  # noqa: SLF001
+
+
+def test_workers_started_by_a_module_run_with_dash_m_work_and_warn_of_nothing() -> None:
+    """As the service's pass runs (`python -m bot.ingest.isolated`): the fork server imports the main module,
+    each worker runs it again, and nothing of that reaches stderr (the bot's log)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.worker_probe"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "default"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("kk ") and lines[0].endswith("Қытай компаниясы Орал маңында зауыт салады")
+    assert lines[1].startswith("ru ") and "china" in lines[1].split()[1].split(",")

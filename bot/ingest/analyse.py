@@ -163,8 +163,10 @@ def _preload() -> list[str]:
     `if __name__ == "__main__"`.
     """
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    extra = [spec.name] if spec is not None and not spec.name.endswith("__main__") else []
-    return ["__main__", __name__, *extra]
+    if spec is None or spec.name.endswith("__main__"):
+        return ["__main__", __name__]
+    # The module runs again in each worker; forkserver_quiet keeps runpy from warning about it there.
+    return ["__main__", __name__, "bot.ingest.forkserver_quiet", spec.name]
 
 
 class ProcessAnalyser(Analyser):
