@@ -924,6 +924,15 @@ class _Member:
         return self.parsed
 
 
+def _last_position(posting: list[int], article_id: int) -> int | None:
+    """Where `article_id` sits in a posting list, searched from the end: placeholders are removed or renamed
+    soon after being added, and a common signal's list is long."""
+    for k in range(len(posting) - 1, -1, -1):
+        if posting[k] == article_id:
+            return k
+    return None
+
+
 @dataclass
 class StoryIndex:
     """Recent articles by signal, for finding the story a new article belongs to.
@@ -978,10 +987,8 @@ class StoryIndex:
         postings, counted = _member_keys(member.keys.split(" ") if member.keys else ())
         for key in postings:
             posting = self._postings[key]
-            for k in range(len(posting) - 1, -1, -1):  # placeholders are removed soon after being added
-                if posting[k] == article_id:
-                    del posting[k]
-                    break
+            if (k := _last_position(posting, article_id)) is not None:
+                del posting[k]
             if not posting:
                 del self._postings[key]
         for key in counted:
@@ -1004,10 +1011,8 @@ class StoryIndex:
         postings, counted = _member_keys(member.keys.split(" ") if member.keys else ())
         for key in postings:
             posting = self._postings[key]
-            for k in range(len(posting) - 1, -1, -1):  # placeholders are replaced soon after being added
-                if posting[k] == article_id:
-                    posting[k] = new_id
-                    break
+            if (k := _last_position(posting, article_id)) is not None:
+                posting[k] = new_id
         old_story = member.story_id
         if story_id != old_story:
             for key in counted:
