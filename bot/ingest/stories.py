@@ -668,11 +668,10 @@ def signals(title: str, summary: str, lang: str, table: AliasTable | None = None
             continue
         t = tokens[k]
         key = latin_key(t.head) if t.abbreviation else name_key(t.text, lang)
-        nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+        # The next word is only looked at closely (made a token) when it could continue a name.
+        nxt = tokens[k + 1] if k + 1 < len(words) and not consumed[k + 1] and words[k + 1][:1].isupper() else None
         if (
             nxt is not None
-            and not consumed[k + 1]
-            and nxt.capital
             and not nxt.latin
             and not nxt.sentence_start
             and text[t.end : nxt.start].isspace()
