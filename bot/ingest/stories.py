@@ -971,12 +971,7 @@ class StoryIndex:
         postings, counted = _member_keys(member.keys.split(" ") if member.keys else ())
         for key in postings:
             self._postings[key].append(member.article_id)
-        stories, story_id = self._stories, member.story_id
-        for key in counted:
-            counts = stories.get(key)
-            if counts is None:
-                stories[key] = counts = {}
-            counts[story_id] = counts.get(story_id, 0) + 1
+        self._count(counted, member.story_id)
 
     def remove(self, article_id: int) -> None:
         member = self._members.pop(article_id, None)
@@ -990,11 +985,23 @@ class StoryIndex:
                 del posting[k]
             if not posting:
                 del self._postings[key]
-        for key in counted:
+        self._uncount(counted, member.story_id)
+
+    def _count(self, keys: Iterable[str], story_id: int) -> None:
+        """One more article of `story_id` carries each of `keys` (what rarity counts)."""
+        stories = self._stories
+        for key in keys:
+            counts = stories.get(key)
+            if counts is None:
+                stories[key] = counts = {}
+            counts[story_id] = counts.get(story_id, 0) + 1
+
+    def _uncount(self, keys: Iterable[str], story_id: int) -> None:
+        for key in keys:
             counts = self._stories[key]
-            counts[member.story_id] -= 1
-            if counts[member.story_id] <= 0:
-                del counts[member.story_id]
+            counts[story_id] -= 1
+            if counts[story_id] <= 0:
+                del counts[story_id]
             if not counts:
                 del self._stories[key]
 
@@ -1012,14 +1019,9 @@ class StoryIndex:
             posting = self._postings[key]
             if (k := _last_position(posting, article_id)) is not None:
                 posting[k] = new_id
-        old_story = member.story_id
-        if story_id != old_story:
-            for key in counted:
-                counts = self._stories[key]
-                counts[old_story] -= 1
-                if counts[old_story] <= 0:
-                    del counts[old_story]
-                counts[story_id] = counts.get(story_id, 0) + 1
+        if story_id != member.story_id:
+            self._uncount(counted, member.story_id)
+            self._count(counted, story_id)
         member.article_id, member.story_id = new_id, story_id
         self._members[new_id] = member
 
