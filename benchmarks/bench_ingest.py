@@ -12,6 +12,10 @@ and measures, in one run:
 - peak memory of the process (≤ 200 MB wanted), and of each worker process;
 - start-to-finish time of `python -m bot stats` on a small database (≤ 1.5 s wanted).
 The load average is printed before and after: on a shared machine other jobs' CPU shows in every figure.
+
+`--without signals` or `--without tagging` takes part of the workers' work out of the pass (story signals; or
+language, topics, projects and story signals), to measure what that part costs in the ratio. The product never
+runs like that: it is a measurement, printed as such.
 """
 
 from __future__ import annotations
@@ -55,6 +59,34 @@ KK_WORDS = (
     "инвестиция Қытай зауыт метанол кен орны жоба әкім Орал энергетика астық экспорт сауда өнеркәсіп "
     "келісім компания құрылыс облыс өңір жұмыс орындары салық"
 ).split()
+
+
+# `--without PART`: set here for the worker processes, whose fork server imports this module (see _take_out).
+WITHOUT_ENV = "HABAR_BENCH_WITHOUT"
+WITHOUT_PARTS = ("signals", "tagging")
+
+
+def _take_out(part: str) -> None:
+    """Replace `part` of tagging by a constant in this process (monkeypatching: a benchmark-only measurement).
+
+    Tagging runs in the worker processes, forked from a server that imports this module (it is the main module,
+    run with -m): the variable WITHOUT_ENV, inherited by the server, has it patch the workers too.
+    """
+    from bot.ingest import analyse
+    from bot.ingest.stories import StorySignals
+
+    if part not in WITHOUT_PARTS:
+        raise SystemExit(f"--without takes one of {', '.join(WITHOUT_PARTS)}, not {part!r}")
+    empty = StorySignals()
+    analyse.signals = lambda title, summary, lang: empty  # type: ignore[assignment]
+    if part == "tagging":
+        analyse.detect_language = lambda title, summary="", hint="auto": "ru"  # type: ignore[assignment]
+        TopicRules.match = lambda self, text, lang: []  # type: ignore[method-assign]
+        ProjectCatalog.find = lambda self, text, lang: []  # type: ignore[method-assign]
+
+
+if os.environ.get(WITHOUT_ENV):
+    _take_out(os.environ[WITHOUT_ENV])
 
 
 def make_feed(n: int, now: datetime, paragraphs: int = 1) -> bytes:
@@ -106,7 +138,10 @@ async def feedparser_only(urls: list[str]) -> float:
     return time.perf_counter() - start
 
 
-async def main(paragraphs: int) -> None:
+async def main(paragraphs: int, without: str | None = None) -> None:
+    if without:
+        os.environ[WITHOUT_ENV] = without  # before the pass starts the workers' fork server
+        _take_out(without)
     now = datetime.now(UTC)
     server = FeedServer()
     await server.start()
@@ -159,6 +194,8 @@ async def main(paragraphs: int) -> None:
           f"after {load_after[0]:.2f}")
     print(f"feeds x items: {FEEDS} x {ITEMS} = {items} ({paragraphs} paragraph(s) of 40 words each, "
           f"{sum(map(len, bodies)) / 1e6:.1f} MB); stored {first.new}, failed {first.failed}")
+    if without:
+        print(f"WITHOUT {without}: a measurement of what it costs, not the product")
     print(f"feedparser only (fetch + parse): {fp_time:.2f} s = {items / fp_time:.0f} items/s")
     print(f"pipeline first pass:             {first_time:.2f} s = {items / first_time:.0f} items/s")
     print(f"ratio pipeline/feedparser throughput: {fp_time / first_time:.2f}")
@@ -177,4 +214,9 @@ if __name__ == "__main__":
         "--paragraphs", type=int, default=1,
         help="paragraphs of 40 words per description (1, the default, is a lead; more is a full-text feed)",
     )  # fmt: skip
-    asyncio.run(main(parser.parse_args().paragraphs))
+    parser.add_argument(
+        "--without", choices=WITHOUT_PARTS,
+        help="take story signals, or all tagging (language, topics, projects, signals), out of the pass",
+    )  # fmt: skip
+    args = parser.parse_args()
+    asyncio.run(main(args.paragraphs, args.without))
