@@ -15,6 +15,7 @@ from bot.logs import setup_logging
 
 ONBOARDING_TOPICS = ("investments", "china", "projects")
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
@@ -112,7 +113,14 @@ async def run_ingest(settings: Settings, *, force: bool = False):  # noqa: ANN20
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    report = await run_ingest(settings, force=args.force)
+    from bot.ingest.analyse import WorkersUnavailable
+
+    try:
+        report = await run_ingest(settings, force=args.force)
+    except WorkersUnavailable as exc:
+        # No feed was at fault, and none is marked as failing; the workers' own error is in the log above.
+        print(f"habar: the ingestion pass did not run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print_ingest_report(report)
     return EXIT_OK
 

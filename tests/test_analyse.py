@@ -54,3 +54,14 @@ def test_workers_started_by_a_module_run_with_dash_m_work_and_warn_of_nothing() 
     lines = done.stdout.splitlines()
     assert lines[0].startswith("kk ") and lines[0].endswith("Қытай компаниясы Орал маңында зауыт салады")
     assert lines[1].startswith("ru ") and "china" in lines[1].split()[1].split(",")
+
+
+def test_workers_that_die_starting_are_reported_and_say_why() -> None:
+    """Workers whose rules file is gone die in their initializer: parsing raises WorkersUnavailable (which
+    fails the pass, blaming no feed), and the cause is in the log."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.worker_probe", "gone"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("WorkersUnavailable: the worker processes did not start: BrokenProcessPool")
+    assert "/nonexistent/habar/topics.toml: cannot read topics file" in done.stderr

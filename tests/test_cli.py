@@ -128,6 +128,28 @@ async def test_bad_configuration_exits_2_with_a_clear_message(env: dict[str, str
     assert code == 2 and "unknown topic" in err
 
 
+async def test_ingest_whose_workers_cannot_start_exits_1_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a configuration error and not a feed's: one clear line, no traceback, exit 1 (the pass did not run).
+    (tests/test_analyse.py makes real workers fail to start; here the command's reply to it.)"""
+    import argparse
+
+    from bot import cli
+    from bot.config import Settings
+    from bot.ingest.analyse import WorkersUnavailable
+
+    async def cannot_start(settings: Settings, *, force: bool = False) -> None:
+        raise WorkersUnavailable("the worker processes did not start: BrokenProcessPool: terminated abruptly")
+
+    monkeypatch.setattr(cli, "run_ingest", cannot_start)
+    settings = Settings(_env_file=None, database_path=tmp_path / "h.sqlite3")  # type: ignore[call-arg]
+    code = await cli.cmd_ingest(argparse.Namespace(force=False), settings)
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err == "habar: the ingestion pass did not run: the worker processes did not start: BrokenProcessPool: terminated abruptly\n"
+
+
 async def test_run_without_token_explains_and_still_ingests_and_previews(
     feed_server: FeedServer, env: dict[str, str], tmp_path: Path  # noqa: F811
 ) -> None:

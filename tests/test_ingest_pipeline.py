@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import DEFAULT_PROJECTS_FILE, DEFAULT_TOPICS_FILE
 from bot.ingest import pipeline
-from bot.ingest.analyse import Analyser, Parsed
+from bot.ingest.analyse import Analyser, Parsed, WorkersUnavailable
 from bot.ingest.pipeline import Ingestor
 from bot.ingest.projects import ProjectCatalog
 from bot.topics import TopicRules
@@ -266,3 +266,63 @@ async def test_an_outlet_with_many_slow_feeds_does_not_hold_up_the_others(
     arrived = [path for path, _ in feed_server.requests]
     # Four slots: without taking outlets in turn, the first four slow feeds would take them all for 0.4 s.
     assert max(arrived.index(f"/fast{n}.xml") for n in range(3)) < arrived.index("/slow4.xml")
+
+
+async def test_feeds_are_fetched_while_the_workers_start(
+    feed_server: FeedServer, storage: Storage, clock: Clock  # noqa: F811
+) -> None:
+    """Starting the worker processes takes a good part of a second: the pass fetches meanwhile, and parses once
+    they are up."""
+    for n in range(3):
+        feed_server.add_feed(f"/f{n}.xml", rss([Item(f"Жаңалық нөмір {n}", f"https://kk.example.kz/{n}", "Мәтін.")]))
+    rules, projects = TopicRules.load(DEFAULT_TOPICS_FILE), ProjectCatalog.load(DEFAULT_PROJECTS_FILE)
+    up = asyncio.Event()
+    parsed_before_up: list[str] = []
+
+    class SlowToStart(Analyser):  # waits in parse for its start, as ProcessAnalyser does
+        async def start(self) -> None:
+            await up.wait()
+
+        async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
+            if not up.is_set():
+                parsed_before_up.append(url)
+            await self.start()
+            return await super().parse(body, url, content_type, now)
+
+    ingestor = Ingestor(storage, rules, projects, clock=clock, analyser=SlowToStart(rules, projects))
+    running = asyncio.create_task(ingestor.run_pass([FeedSpec(feed_server.url(f"/f{n}.xml"), f"F{n}", "kk") for n in range(3)]))
+    for _ in range(200):
+        if sum(feed_server.hits.values()) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert sum(feed_server.hits.values()) == 3, "nothing was fetched while the workers started"
+    assert not running.done()
+    up.set()
+    report = await running
+    assert report.new == 3 and report.failed == 0
+    assert len(parsed_before_up) == 3  # each parse waited for the start
+
+
+async def test_workers_that_cannot_start_fail_the_pass_and_blame_no_feed(
+    feed_server: FeedServer, storage: Storage, clock: Clock  # noqa: F811
+) -> None:
+    """The pass raises, saying so, and no feed is marked as failing: it is not the feeds' fault, and they must
+    not back off for it. (tests/test_analyse.py has real worker processes fail to start.)"""
+    feed_server.add_feed("/f.xml", rss([Item("Жаңалық", "https://kk.example.kz/1", "Мәтін.")]))
+    rules, projects = TopicRules.load(DEFAULT_TOPICS_FILE), ProjectCatalog.load(DEFAULT_PROJECTS_FILE)
+
+    class CannotStart(Analyser):
+        async def start(self) -> None:
+            raise WorkersUnavailable("the worker processes did not start: BrokenProcessPool")
+
+        async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
+            await self.start()
+            return await super().parse(body, url, content_type, now)
+
+    ingestor = Ingestor(storage, rules, projects, clock=clock, analyser=CannotStart(rules, projects))
+    with pytest.raises(WorkersUnavailable, match="worker processes did not start"):
+        await ingestor.run_pass([FeedSpec(feed_server.url("/f.xml"), "F", "kk")])
+    assert feed_server.hits["/f.xml"] == 1
+    [feed] = await storage.feeds.all()
+    assert feed.failure_count == 0 and feed.last_error is None
+    assert [a async for a in storage.articles.iter_all()] == []

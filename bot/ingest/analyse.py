@@ -105,6 +105,10 @@ def tags_of(entries: list[NormalEntry], hint: str, topics: TopicRules, projects:
     return out
 
 
+class WorkersUnavailable(RuntimeError):
+    """The worker processes could not be started: nothing can be parsed, and no feed is to blame."""
+
+
 class Analyser:
     """Runs the heavy steps in a worker thread with rules already loaded in this process."""
 
@@ -113,7 +117,11 @@ class Analyser:
         self._projects = projects
 
     async def start(self) -> None:
-        """Get ready before a pass (nothing to do for threads)."""
+        """Get ready for a pass (nothing to do for threads).
+
+        A pass runs this alongside its first fetches, so `parse` and `tag` must not depend on it having
+        returned: an analyser that needs it waits for it there.
+        """
 
     async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
         return await asyncio.to_thread(parse_and_normalise, body, url, content_type, now)
@@ -201,18 +209,30 @@ class ProcessAnalyser(Analyser):
             initargs=(str(topics_file), str(projects_file)),
         )
         self._parse_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._starting: asyncio.Future[None] | None = None
         self._started = False
 
     async def start(self) -> None:
-        """Start the worker processes from a thread, once.
+        """Start the worker processes from a thread, once; whoever calls meanwhile waits for the same start.
 
         The pool starts a process at a submit that finds no idle worker, in the submitting thread, and the
         first one also starts the fork server (a fresh interpreter importing the main module): done from
-        the event loop, that blocks it for a good part of a second at the first pass.
+        the event loop, that blocks it for a good part of a second at the first pass. `parse` and `tag`
+        call this first, so a pass can fetch while the workers start.
+
+        Raises WorkersUnavailable if they cannot be started.
         """
-        if not self._started:
-            await asyncio.to_thread(self._start_workers)
-            self._started = True
+        if self._started:
+            return
+        loop = asyncio.get_running_loop()
+        if self._starting is None or self._starting.get_loop() is not loop:
+            self._starting = asyncio.ensure_future(asyncio.to_thread(self._start_workers))
+        try:
+            # Shielded: one caller being cancelled must not cancel the start the others wait for.
+            await asyncio.shield(self._starting)
+        except Exception as exc:
+            raise WorkersUnavailable(f"the worker processes did not start: {type(exc).__name__}: {exc}") from exc
+        self._started = True
 
     def _start_workers(self) -> None:
         # Submitted back to back while the first workers still load their rules, so each finds none idle.
@@ -220,6 +240,7 @@ class ProcessAnalyser(Analyser):
             future.result()
 
     async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
+        await self.start()
         loop = asyncio.get_running_loop()
         if self._parse_slots is None or self._parse_slots[0] is not loop:  # a semaphore serves one loop
             self._parse_slots = (loop, asyncio.Semaphore(2 * self._workers))
@@ -229,6 +250,7 @@ class ProcessAnalyser(Analyser):
     async def tag(self, entries: list[NormalEntry], hint: str) -> list[Tagged]:
         if not entries:
             return []
+        await self.start()
         loop = asyncio.get_running_loop()
         tags = await loop.run_in_executor(self._pool, _tag_in_worker, entries, hint)
         return [Tagged(entry, *t) for entry, t in zip(entries, tags, strict=True)]

@@ -33,6 +33,7 @@ from typing import Any
 
 from bot import metrics
 from bot.config import Settings
+from bot.ingest.analyse import WorkersUnavailable
 from bot.ingest.pipeline import FeedReport, IngestReport
 from storage import FeedSpec
 
@@ -164,6 +165,9 @@ def main() -> int:
         report = asyncio.run(_child_pass(request))
     except asyncio.CancelledError:
         log.warning("ingest pass stopped by SIGTERM")
+        return 1
+    except WorkersUnavailable as exc:  # the workers' own error is already in the log, above this line
+        log.error("ingest pass did not run: %s", exc)
         return 1
     sys.stdout.write(report_to_json(report))
     return 0
