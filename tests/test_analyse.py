@@ -39,7 +39,7 @@ def test_fork_server_preloads_this_module_and_the_main_module_run_with_dash_m(
     monkeypatch: pytest.MonkeyPatch, main: types.ModuleType, extra: list[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "__main__", main)
-    assert analyse._preload() == ["__main__", "bot.ingest.analyse", *extra]  # noqa: SLF001
+    assert analyse._preload() == ["__main__", "bot.ingest.analyse", "bot.ingest.forkserver_lingua", *extra]  # noqa: SLF001
 
 
 def test_workers_started_by_a_module_run_with_dash_m_work_and_warn_of_nothing() -> None:
@@ -52,8 +52,12 @@ def test_workers_started_by_a_module_run_with_dash_m_work_and_warn_of_nothing() 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("kk ") and lines[0].endswith("Қытай компаниясы Орал маңында зауыт салады")
-    assert lines[1].startswith("ru ") and "china" in lines[1].split()[1].split(",")
+    # Loaded once, in the server, which the workers share (bot/ingest/forkserver_lingua.py) ...
+    assert lines[0] == "lingua models in the workers before any text: True"
+    assert lines[1].startswith("kk ") and lines[1].endswith("Қытай компаниясы Орал маңында зауыт салады")
+    assert lines[2].startswith("ru ") and "china" in lines[2].split()[1].split(",")
+    # ... and usable there: the server started no thread that the fork would have left behind.
+    assert lines[3] == "kk  Теміржол вокзалы жөндеуден кейін ашылды"
 
 
 def test_workers_that_die_starting_are_reported_and_say_why() -> None:
@@ -65,3 +69,44 @@ def test_workers_that_die_starting_are_reported_and_say_why() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("WorkersUnavailable: the worker processes did not start: BrokenProcessPool")
     assert "/nonexistent/habar/topics.toml: cannot read topics file" in done.stderr
+
+
+_LOAD_MODELS_PROBE = """
+from lingua import Language
+from bot.ingest import language
+
+def rss_mb():
+    return int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS")).split()[1]) // 1024
+
+before = rss_mb()
+language.load_models()
+loaded = rss_mb()
+for text in ("Теміржол вокзалы жөндеуден кейін ашылды", "Инвестиции в экономику области выросли " * 5):
+    language._detector().compute_language_confidence(text, Language.KAZAKH)
+print(loaded - before, rss_mb() - loaded)
+"""
+
+
+def test_load_models_loads_every_model_lingua_uses_later() -> None:
+    """What the fork server loads must be all that a worker would otherwise load itself, by the first short text
+    it scores (lingua's models weigh about 70 MB). A fresh interpreter: this one may have loaded them already."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_MODELS_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    loaded_mb, later_mb = map(int, done.stdout.split())
+    assert loaded_mb >= 50, "load_models() did not load lingua's models"
+    assert later_mb <= 5, "texts scored afterwards still loaded models of their own"
+
+
+def test_the_parent_parses_and_tags_while_the_workers_start_but_leaves_lingua_to_them() -> None:
+    """Their start (imports, lingua's models) takes a good part of a second; meanwhile the parent does the jobs,
+    except tagging items that need lingua: its models are loaded in the workers' server, not in the parent."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.worker_probe", "early"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "parsed and tagged while the workers started: True ['ru']",
+        "tagged by the workers: ['kk', 'kk'] True",
+        "lingua loaded in this process: False",
+    ]

@@ -7,6 +7,8 @@ import random
 import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +237,20 @@ def test_lingua_is_only_asked_when_it_can_change_the_answer(monkeypatch: pytest.
 def test_cyrillic_letter_set_is_the_regex_class() -> None:
     everything = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
     assert set(re.findall(f"[{_REF_CYRILLIC}]", everything)) == language._CYRILLIC_SET
+
+
+def test_needs_lingua_says_exactly_when_detect_language_consults_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent of the worker processes relies on it to never load lingua's models itself."""
+    consulted: list[str] = []
+    real = language._lingua_evidence  # noqa: SLF001
+    monkeypatch.setattr(language, "_lingua_evidence", lambda text: consulted.append(text) or real(text))
+    items = tomllib.loads((Path(__file__).parent / "fixtures" / "labelled_items.toml").read_text(encoding="utf-8"))
+    cases = [(i["title"], lead, hint) for i in items["item"] for lead in (i.get("lead", ""), "") for hint in ("auto", i["lang"])]
+    cases += [("Hello world", "", "auto"), ("", "", "kk")]
+    needed = 0
+    for title, lead, hint in cases:
+        before = len(consulted)
+        language.detect_language(title, lead, hint)
+        assert language.needs_lingua(title, lead, hint) == (len(consulted) > before), (title, lead, hint)
+        needed += len(consulted) > before
+    assert 0 < needed < len(cases)  # both answers occur

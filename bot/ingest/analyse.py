@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.ingest.language import detect_language
+from bot.ingest.language import detect_language, needs_lingua
 from bot.ingest.normalize import NormalEntry, SkipReason, normalize_entry
 from bot.ingest.parse import parse_feed
 from bot.ingest.projects import ProjectCatalog
@@ -159,7 +159,8 @@ def _tag_in_worker(entries: list[NormalEntry], hint: str) -> list[Tags]:
 
 
 def _preload() -> list[str]:
-    """What the fork server imports before it forks workers: this module, and the parent's main module.
+    """What the fork server imports before it forks workers: this module, lingua's models, and the parent's
+    main module.
 
     A worker runs the parent's main module again, as `__mp_main__` (that is how multiprocessing finds what
     a job may name there); with the same module imported in the server, what it imports is there already.
@@ -170,11 +171,13 @@ def _preload() -> list[str]:
     in the server is as safe as in every worker: a program that starts processes keeps its work under
     `if __name__ == "__main__"`.
     """
+    # forkserver_lingua loads lingua's models, so that the workers share them.
+    preload = ["__main__", __name__, "bot.ingest.forkserver_lingua"]
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     if spec is None or spec.name.endswith("__main__"):
-        return ["__main__", __name__]
+        return preload
     # The module runs again in each worker; forkserver_quiet keeps runpy from warning about it there.
-    return ["__main__", __name__, "bot.ingest.forkserver_quiet", spec.name]
+    return [*preload, "bot.ingest.forkserver_quiet", spec.name]
 
 
 class ProcessAnalyser(Analyser):
@@ -198,7 +201,8 @@ class ProcessAnalyser(Analyser):
         context = multiprocessing.get_context("forkserver")
         # Workers are forked from the fork server; with these modules imported there (once, when it starts),
         # a worker starts with them instead of importing them again. Under `run` each pass is a fresh process
-        # with a fresh server, so this is paid every pass: starting 2 workers took 0.96 s of CPU, now 0.48.
+        # with a fresh server, so this is paid every pass: starting 2 workers took 0.96 s of CPU, then 0.48;
+        # loading lingua's models there adds 0.3 s once, which each worker that needed them paid before.
         # "__main__" is multiprocessing's default, kept. (Only the server's first start reads the list.)
         context.set_forkserver_preload(_preload())
         self._workers = workers or max(1, min(4, multiprocessing.cpu_count()))
@@ -211,6 +215,7 @@ class ProcessAnalyser(Analyser):
         self._parse_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._starting: asyncio.Future[None] | None = None
         self._started = False
+        self._busy_here = False
 
     async def start(self) -> None:
         """Start the worker processes from a thread, once; whoever calls meanwhile waits for the same start.
@@ -239,7 +244,23 @@ class ProcessAnalyser(Analyser):
         for future in [self._pool.submit(_ready) for _ in range(self._workers)]:
             future.result()
 
+    def _still_starting(self) -> bool:
+        """Whether the workers are still starting and this process is free to do a job meanwhile.
+
+        Their server imports our modules and loads lingua's models (about 0.6 s of one core), while this
+        process has its first feeds fetched and would wait idle: it parses and tags them itself, one job at a
+        time in a thread, until the workers are up. (Measured with `make bench-ingest`, this is what keeps
+        loading lingua in the server from delaying the pass by those 0.3 s.)
+        """
+        return not self._started and self._starting is not None and not self._starting.done() and not self._busy_here
+
     async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
+        if self._still_starting():
+            self._busy_here = True
+            try:
+                return await super().parse(body, url, content_type, now)
+            finally:
+                self._busy_here = False
         await self.start()
         loop = asyncio.get_running_loop()
         if self._parse_slots is None or self._parse_slots[0] is not loop:  # a semaphore serves one loop
@@ -250,6 +271,13 @@ class ProcessAnalyser(Analyser):
     async def tag(self, entries: list[NormalEntry], hint: str) -> list[Tagged]:
         if not entries:
             return []
+        # Not an item that needs lingua: its models are loaded in the workers' server, to be shared, not here.
+        if self._still_starting() and not any(needs_lingua(e.title, e.summary, hint) for e in entries):
+            self._busy_here = True
+            try:
+                return await super().tag(entries, hint)
+            finally:
+                self._busy_here = False
         await self.start()
         loop = asyncio.get_running_loop()
         tags = await loop.run_in_executor(self._pool, _tag_in_worker, entries, hint)

@@ -29,7 +29,7 @@ from bot.textfold import KAZAKH_LETTERS, folded_text, remember, words
 if TYPE_CHECKING:
     from lingua import LanguageDetector
 
-__all__ = ["Lang", "detect_language", "language_score"]
+__all__ = ["Lang", "detect_language", "language_score", "load_models", "needs_lingua"]
 
 Lang = Literal["ru", "kk"]
 
@@ -96,16 +96,37 @@ def detect_language(title: str, summary: str = "", hint: str = "auto") -> Lang:
     if hint not in ("ru", "kk", "auto"):
         raise ValueError(f"language hint must be 'ru', 'kk' or 'auto', got {hint!r}")
     raw = f"{title}\n{summary}"
-    # The same as scoring language_score(_normalise(raw)), which normalises a second time.
-    cyrillic, kazakh, votes = _stats(raw, _chunk_stats_twice, twice=True)
-    if not cyrillic:
+    score = _cheap_score(raw)
+    if score is None:
         return "kk" if hint == "kk" else "ru"
-    score = _letter_score(cyrillic, kazakh) + _word_score(votes)
-    if abs(score) < _DECISIVE and _lingua_can_matter(score, hint):
+    if _needs_lingua(score, hint):
         score += _lingua_evidence(_normalise(_normalise(raw)))
     if abs(score) < _TIE and hint != "auto":
         return "kk" if hint == "kk" else "ru"
     return "kk" if score > 0 else "ru"
+
+
+def needs_lingua(title: str, summary: str = "", hint: str = "auto") -> bool:
+    """Whether detect_language would consult lingua for this item (whose models take 0.3 s and 70 MB to load).
+
+    The parent of the worker processes asks, so as to tag only items that do not need it while the workers,
+    which share the models, are starting (analyse.ProcessAnalyser).
+    """
+    score = _cheap_score(f"{title}\n{summary}")
+    return score is not None and _needs_lingua(score, hint)
+
+
+def _cheap_score(raw: str) -> float | None:
+    """The letter and word evidence of title + summary as log-odds; None for text without Cyrillic letters."""
+    # The same as scoring language_score(_normalise(raw)), which normalises a second time.
+    cyrillic, kazakh, votes = _stats(raw, _chunk_stats_twice, twice=True)
+    if not cyrillic:
+        return None
+    return _letter_score(cyrillic, kazakh) + _word_score(votes)
+
+
+def _needs_lingua(cheap: float, hint: str) -> bool:
+    return abs(cheap) < _DECISIVE and _lingua_can_matter(cheap, hint)
 
 
 def language_score(text: str) -> float:
@@ -197,6 +218,21 @@ def _lingua_logit(text: str) -> float:
     confidence = min(max(confidence, 1e-6), 1 - 1e-6)
     logit = math.log(confidence / (1 - confidence))
     return max(-_LINGUA_CAP, min(_LINGUA_CAP, logit))
+
+
+def load_models() -> None:
+    """Load lingua's models now, in this thread, instead of at the first short or ambiguous text.
+
+    The worker processes' fork server calls this (bot/ingest/forkserver_lingua.py), so that every worker
+    forked from it shares one copy. It must start no thread there (a fork copies only the forking thread, and
+    a worker would then wait on a thread pool it does not have): lingua's own preloading option loads in a
+    thread pool, so one short text is scored instead. That loads every model the detector uses, in the
+    calling thread, provided the text has no letter of only one of the languages: with one (ң, ё ...) lingua
+    decides by that letter and loads only some of them.
+    """
+    from lingua import Language
+
+    _detector().compute_language_confidence("жоба инвестиция", Language.KAZAKH)
 
 
 @lru_cache(maxsize=1)
