@@ -16,7 +16,9 @@ import asyncio
 import gc
 import multiprocessing
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -254,13 +256,19 @@ class ProcessAnalyser(Analyser):
         """
         return not self._started and self._starting is not None and not self._starting.done() and not self._busy_here
 
+    @contextmanager
+    def _working_here(self) -> Iterator[None]:
+        """One job at a time in this process while the workers start (see _still_starting)."""
+        self._busy_here = True
+        try:
+            yield
+        finally:
+            self._busy_here = False
+
     async def parse(self, body: bytes, url: str, content_type: str | None, now: datetime) -> Parsed:
         if self._still_starting():
-            self._busy_here = True
-            try:
+            with self._working_here():
                 return await super().parse(body, url, content_type, now)
-            finally:
-                self._busy_here = False
         await self.start()
         loop = asyncio.get_running_loop()
         if self._parse_slots is None or self._parse_slots[0] is not loop:  # a semaphore serves one loop
@@ -273,11 +281,8 @@ class ProcessAnalyser(Analyser):
             return []
         # Not an item that needs lingua: its models are loaded in the workers' server, to be shared, not here.
         if self._still_starting() and not any(needs_lingua(e.title, e.summary, hint) for e in entries):
-            self._busy_here = True
-            try:
+            with self._working_here():
                 return await super().tag(entries, hint)
-            finally:
-                self._busy_here = False
         await self.start()
         loop = asyncio.get_running_loop()
         tags = await loop.run_in_executor(self._pool, _tag_in_worker, entries, hint)

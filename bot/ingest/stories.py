@@ -977,15 +977,25 @@ class StoryIndex:
         member = self._members.pop(article_id, None)
         if member is None:
             return
-        # Keys are recomputed rather than kept: removing is rare (placeholders), the window is large.
+        self._uncount(self._replace_in_postings(member, article_id, None), member.story_id)
+
+    def _replace_in_postings(self, member: _Member, article_id: int, new_id: int | None) -> set[str]:
+        """Put `new_id` in `article_id`'s place in the postings of the member's keys, or drop it (None).
+
+        Returns the keys that rarity counts. Keys are recomputed rather than kept: a member is removed or
+        renamed only as a placeholder, and the window is large.
+        """
         postings, counted = _member_keys(member.keys.split(" ") if member.keys else ())
         for key in postings:
             posting = self._postings[key]
             if (k := _last_position(posting, article_id)) is not None:
-                del posting[k]
+                if new_id is None:
+                    del posting[k]
+                else:
+                    posting[k] = new_id
             if not posting:
                 del self._postings[key]
-        self._uncount(counted, member.story_id)
+        return counted
 
     def _count(self, keys: Iterable[str], story_id: int) -> None:
         """One more article of `story_id` carries each of `keys` (what rarity counts)."""
@@ -1014,11 +1024,7 @@ class StoryIndex:
         member = self._members.pop(article_id, None)
         if member is None:
             return
-        postings, counted = _member_keys(member.keys.split(" ") if member.keys else ())
-        for key in postings:
-            posting = self._postings[key]
-            if (k := _last_position(posting, article_id)) is not None:
-                posting[k] = new_id
+        counted = self._replace_in_postings(member, article_id, new_id)
         if story_id != member.story_id:
             self._uncount(counted, member.story_id)
             self._count(counted, story_id)
